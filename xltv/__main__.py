@@ -1,0 +1,3 @@
+from xltv.cli import main
+
+raise SystemExit(main())
