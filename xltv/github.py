@@ -9,10 +9,14 @@ module rewrites those paths too, and rejects absolute paths that no mount makes 
 
 from __future__ import annotations
 
+import logging
+import os
 import posixpath
 from collections.abc import Mapping
 
 from xltv.errors import SettingsError
+
+log = logging.getLogger(__name__)
 
 CONTAINER_WORKSPACE = "/github/workspace"
 CONTAINER_RUNNER_TEMP = "/github/runner_temp"
@@ -119,3 +123,29 @@ def container_pattern(pattern: str, environ: Mapping[str, str], setting: str) ->
     if rest:
         translated = translated.rstrip("/") + "/" + rest
     return ("!" if negated else "") + translated
+
+
+def give_to_workspace_owner(path: str, environ: Mapping[str, str]) -> None:
+    """Give a file written into the workspace to the workspace's owner.
+
+    A Docker action runs as root, so its files would belong to root, and a later
+    actions/checkout running as the runner's user could not delete them. Outside a Docker
+    action, when not root, or for a file outside the workspace, nothing changes.
+    """
+    if not in_container_action(environ) or os.geteuid() != 0:
+        return
+
+    real = os.path.realpath(path)
+    if not is_under(real, CONTAINER_WORKSPACE):
+        return
+    owner = os.stat(CONTAINER_WORKSPACE)
+    try:
+        os.chown(real, owner.st_uid, owner.st_gid)
+    except OSError as error:
+        log.warning(
+            "Cannot give %s to the workspace owner (uid %d): %s; a later checkout may fail "
+            "to delete it",
+            path,
+            owner.st_uid,
+            error.strerror,
+        )

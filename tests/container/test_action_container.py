@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -147,9 +148,13 @@ def test_no_files_warns_with_annotation(stand_in: Server, layout: RunnerLayout) 
     assert step.outputs["files"] == "0"
 
 
-def test_dry_run_writes_body_into_workspace(stand_in: Server, layout: RunnerLayout) -> None:
+def test_dry_run_files_owned_by_workspace_owner(stand_in: Server, layout: RunnerLayout) -> None:
+    # On a hosted runner the workspace belongs to the runner user (uid 1001), not root.
+    for folder in [layout.workspace, *layout.workspace.rglob("*")]:
+        os.chown(folder, 1001, 1001)
     inputs = upload_inputs(stand_in, output="body.bin")
     inputs["dry-run"] = "true"
+    inputs["dotenv-file"] = "xltv.env"
 
     step = run_action(layout, inputs)
 
@@ -161,6 +166,11 @@ def test_dry_run_writes_body_into_workspace(stand_in: Server, layout: RunnerLayo
     names = set(zipfile.ZipFile(io.BytesIO(body[zip_start:])).namelist())
     assert names == RESULT_FILES
     assert stand_in.password.encode() not in body
+    dotenv = (layout.workspace / "xltv.env").read_text()
+    assert "XLTV_STATUS=dry-run\n" in dotenv
+    for name in ("body.bin", "xltv.env"):
+        owner = (layout.workspace / name).stat()
+        assert (owner.st_uid, owner.st_gid) == (1001, 1001), name
 
 
 def test_image_has_no_build_tools() -> None:
