@@ -98,7 +98,7 @@ def test_array_test_run_id(tmp_path: Path, results: Path) -> None:
         env = upload_env(server, GITHUB_OUTPUT=str(output_file))
         result = run_xltv(*upload_args(server.url, results), env=env)
         assert result.code == 0, result.output
-        assert f"test-run-id<<" in output_file.read_text()
+        assert "test-run-id<<" in output_file.read_text()
         assert server.runs()[0]["id"] in output_file.read_text()
     finally:
         server.process.terminate()
@@ -198,7 +198,9 @@ def test_dry_run_sends_nothing(stand_in: StandIn, results: Path, tmp_path: Path)
     env = upload_env(stand_in)
 
     result = run_xltv(
-        *upload_args(stand_in.url, results, "--dry-run", "--output", str(body_file), "--include", "**/*.bin"),
+        *upload_args(
+            stand_in.url, results, "--dry-run", "--output", str(body_file), "--include", "**/*.bin"
+        ),
         env=env,
     )
 
@@ -330,7 +332,12 @@ def test_github_action_environment(tmp_path: Path, stand_in: StandIn, results: P
         "team": "core",
     }
     outputs = read_github_outputs(tmp_path / "output")
-    assert outputs == {"test-run-id": run["id"], "files": "2", "bytes": outputs["bytes"], "status": "imported"}
+    assert outputs == {
+        "test-run-id": run["id"],
+        "files": "2",
+        "bytes": outputs["bytes"],
+        "status": "imported",
+    }
     assert int(outputs["bytes"]) > 0
     summary = (tmp_path / "summary").read_text()
     assert f"| {stand_in.url} | unit tests | 2 |" in summary

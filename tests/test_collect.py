@@ -126,7 +126,11 @@ def test_collect_follows_links_inside_root(tmp_path: Path) -> None:
     os.symlink(tmp_path / "real", tmp_path / "linked")
     os.symlink(tmp_path / "real" / "TEST-a.xml", tmp_path / "TEST-link.xml")
 
-    assert names(tmp_path, ["**/*.xml"]) == ["TEST-link.xml", "linked/TEST-a.xml", "real/TEST-a.xml"]
+    assert names(tmp_path, ["**/*.xml"]) == [
+        "TEST-link.xml",
+        "linked/TEST-a.xml",
+        "real/TEST-a.xml",
+    ]
 
 
 def test_collect_skips_links_outside_root(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -81,9 +81,7 @@ def test_hyphenated_action_inputs(tmp_path: Path) -> None:
         "INPUT_IF-NO-FILES-FOUND": "warn",
     }
 
-    plan = plan_for(
-        tmp_path, {"server-url": None, "test-specification": None}, environ
-    )
+    plan = plan_for(tmp_path, {"server-url": None, "test-specification": None}, environ)
 
     assert plan.server_url == "https://xltv.example.com/ctx"
     assert plan.uploads[0].test_specification == "from input"

@@ -183,8 +183,10 @@ def read_test_run_ids(body: str, status: int) -> list[str]:
     value = document.get("testRunId") if isinstance(document, dict) else None
     if isinstance(value, str):
         return [value]
-    if isinstance(value, list):
-        return [str(item) for item in value]
+    if isinstance(value, list) and value:
+        if len(value) > 1:
+            log.info("The server returned %d test run ids; using the first", len(value))
+        return [str(value[0])]
     log.warning("The server imported the results but sent no testRunId: %s", first_line(body))
     return []
 
