@@ -125,7 +125,7 @@ def test_zip_part_holds_files_byte_for_byte(scripted: Start, results: Path) -> N
         ),
         (
             Reply(418, b"I am a teapot\nsecond line"),
-            "unexpected answer HTTP 418 from http://127.0.0.1",
+            "unexpected response HTTP 418 from http://127.0.0.1",
         ),
         (Reply(304, b""), "no new results"),
     ],
@@ -155,7 +155,9 @@ def test_html_answer_to_200(scripted: Start, results: Path) -> None:
     code, stderr = upload(server, results)
 
     assert code == 1
-    assert "the server answered HTTP 200 but the body is not JSON: <html><body>Proxy" in stderr
+    assert (
+        "the server responded with HTTP 200 but the body is not JSON: <html><body>Proxy" in stderr
+    )
 
 
 def test_200_without_id_is_imported(scripted: Start, results: Path, tmp_path: Path) -> None:
