@@ -201,9 +201,11 @@ class Sender:
         self.connection = connection
         self.session = requests.Session()
         self.session.headers.clear()
-        if connection.proxy:
-            self.session.proxies = {"http": connection.proxy, "https": connection.proxy}
-        self.session.verify = connection.verify
+        # Proxies and verify go with each request: requests lets the environment's
+        # HTTPS_PROXY and REQUESTS_CA_BUNDLE override the session's own values.
+        self.proxies = (
+            {"http": connection.proxy, "https": connection.proxy} if connection.proxy else None
+        )
 
     def close(self) -> None:
         self.session.close()
@@ -320,16 +322,19 @@ class Sender:
         )
         headers = self.headers(body)
         log.info("Sending to %s", url)
+        options: dict[str, Any] = {
+            "headers": headers,
+            "timeout": timeout,
+            "allow_redirects": False,
+            "verify": self.connection.verify,
+            "proxies": self.proxies,
+        }
         if chunked:
-            return self.session.post(
-                url, data=iter(body), headers=headers, timeout=timeout, allow_redirects=False
-            )
+            return self.session.post(url, data=iter(body), **options)
 
         with spooled(body) as (spool, length):
             headers["Content-Length"] = str(length)
-            return self.session.post(
-                url, data=spool, headers=headers, timeout=timeout, allow_redirects=False
-            )
+            return self.session.post(url, data=spool, **options)
 
     def follow(self, url: str, location: str, redirects: int) -> str:
         """Return the target of a 307 or 308, which gets the whole body again."""
