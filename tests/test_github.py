@@ -9,7 +9,7 @@ from xltv.github import container_path, container_pattern, host_mounts, in_conta
 
 HOST_WORKSPACE = "/home/runner/work/demo/demo"
 
-# What a Docker action sees on a hosted runner since runner 2.329 (RUNNER_TEMP rewritten).
+# The variables of a Docker action on a hosted runner since runner 2.329 (RUNNER_TEMP rewritten).
 CONTAINER_ENV = {
     "GITHUB_ACTIONS": "true",
     "GITHUB_WORKSPACE": "/github/workspace",

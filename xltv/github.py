@@ -57,11 +57,11 @@ def host_mounts(environ: Mapping[str, str]) -> list[tuple[str, str]]:
         workspace = posixpath.join(runner_workspace, repository.rsplit("/", 1)[1])
         mounts.append((workspace, CONTAINER_WORKSPACE))
 
-    # Runners before 2.329 pass the host RUNNER_TEMP unchanged; newer ones rewrite it.
+    # Runners before 2.329 pass the host RUNNER_TEMP unchanged, and newer ones rewrite it.
     runner_temp = environ.get("RUNNER_TEMP", "").rstrip("/")
     if not runner_temp.startswith("/") or runner_temp == CONTAINER_RUNNER_TEMP:
         # NOTE: this is the runner's own layout (_work/<repository>, _work/_temp), not a
-        # documented contract; a self-hosted runner with another layout gets no mapping.
+        # documented contract. A self-hosted runner with another layout gets a wrong mapping.
         runner_temp = posixpath.join(posixpath.dirname(runner_workspace), "_temp")
     mounts.append((runner_temp, CONTAINER_RUNNER_TEMP))
     return mounts
@@ -78,8 +78,8 @@ def container_path(
 
     A relative path, and any path outside a Docker action, is returned unchanged. Inside
     one, an absolute path that is neither under a mounted host folder nor under a
-    container mount raises SettingsError naming the mounted folders; its message shows
-    `shown` as the setting's value, the quoted path by default.
+    container mount raises SettingsError, which names the mounted folders. The message
+    shows `shown` as the setting's value, or else the quoted path.
     """
     if not in_container_action(environ) or not path.startswith("/"):
         return path
@@ -143,8 +143,8 @@ def give_to_workspace_owner(path: str, environ: Mapping[str, str]) -> None:
         os.chown(real, owner.st_uid, owner.st_gid)
     except OSError as error:
         log.warning(
-            "Cannot give %s to the workspace owner (uid %d): %s; a later checkout may fail "
-            "to delete it",
+            "Cannot change the owner of %s to the workspace owner (uid %d): %s. A later "
+            "checkout may fail to delete the file",
             path,
             owner.st_uid,
             error.strerror,

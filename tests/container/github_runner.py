@@ -1,11 +1,11 @@
 """Start the action's image the way the GitHub runner starts a Docker action.
 
-The flags, mounts and variable rewriting follow actions/runner 2.33x: every declared input
-is passed as a hyphenated INPUT_ variable (by name only, the value comes from the
-environment of `docker run`), five runner folders are mounted under /github, and a
-variable whose value equals or starts with a mounted host path is rewritten to the
-container path. The one difference is `--network host` in place of the job's network, so
-the container reaches the stand-in server on loopback.
+The flags, mounts and variable rewriting follow actions/runner 2.33x. Every declared input
+is passed as a hyphenated INPUT_ variable, by name only, with the value taken from the
+environment of `docker run`. Five runner folders are mounted under /github. A variable
+whose value equals or starts with a mounted host path is rewritten to the container path.
+The one difference is `--network host` in place of the job's network, so the container
+reaches the stand-in server on loopback.
 """
 
 from __future__ import annotations
@@ -199,8 +199,8 @@ def run_action(
     command += ["--label", "xltv-test", "--workdir", "/github/workspace", "--rm"]
     for name in environment:
         command += ["-e", name]
-    # The runner also mounts /var/run/docker.sock; nothing listens there on this machine,
-    # and mounting a missing socket would create an empty folder on the host.
+    # The runner also mounts /var/run/docker.sock. Mounting it when no engine listens there
+    # would create an empty folder at that path on the host, so it is mounted only if present.
     if Path("/var/run/docker.sock").is_socket():
         command += ["-v", "/var/run/docker.sock:/var/run/docker.sock"]
     for host, container in layout.mounts():

@@ -6,7 +6,6 @@ import io
 import json
 import os
 import zipfile
-from pathlib import Path
 
 import pytest
 from github_runner import BASE_IMAGE, IMAGE, REPOSITORY, RunnerLayout, Server, docker, run_action
@@ -55,7 +54,7 @@ def test_upload_imports_results(stand_in: Server, layout: RunnerLayout) -> None:
     assert headers["transfer-encoding"] == "chunked"
     assert "authorization" not in headers
 
-    # Metadata from the runner's variables; build-result defaults to the job status.
+    # Metadata from the runner's variables. build-result defaults to the job status.
     metadata = run["metadata"]
     assert metadata["ciBuildResult"] == "FAILURE"
     assert metadata["ciBuildNumber"] == "17"
@@ -206,7 +205,7 @@ def test_image_has_no_build_tools() -> None:
     }
 
 
-def test_image_size_over_base(tmp_path: Path) -> None:
+def test_image_size_over_base() -> None:
     sizes = {}
     for image in (IMAGE, BASE_IMAGE):
         completed = docker("image", "inspect", "--format", "{{.Size}}", image)
