@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from github_runner import DOCKER_HOST, IMAGE, RunnerLayout, docker
+
+from container.github_runner import DOCKER_HOST, IMAGE, RunnerLayout, docker
 
 
 @pytest.fixture(scope="session", autouse=True)

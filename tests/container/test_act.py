@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from github_runner import DOCKER_HOST, IMAGE, REPO, RUNNER_IMAGE, Server, docker
+
+from container.github_runner import DOCKER_HOST, IMAGE, REPO, RUNNER_IMAGE, Server, docker
 
 pytestmark = pytest.mark.container
 

@@ -8,7 +8,16 @@ import os
 import zipfile
 
 import pytest
-from github_runner import BASE_IMAGE, IMAGE, REPOSITORY, RunnerLayout, Server, docker, run_action
+
+from container.github_runner import (
+    BASE_IMAGE,
+    IMAGE,
+    REPOSITORY,
+    RunnerLayout,
+    Server,
+    docker,
+    run_action,
+)
 
 pytestmark = pytest.mark.container
 
