@@ -44,12 +44,11 @@ def make_pipeline(tmp_path: Path, gitlab_ci_local: Path) -> Callable[..., Pipeli
     def make(pipeline_yaml: str, files: Mapping[str, str] | None = None) -> Pipeline:
         folder = Path(tempfile.mkdtemp(prefix="project-", dir=tmp_path))
         home = Path(tempfile.mkdtemp(prefix="home-", dir=tmp_path))
+        state = Path(tempfile.mkdtemp(prefix="state-", dir=tmp_path))
 
         shutil.copytree(COMPONENT.parent, folder / "templates")
         shutil.copytree(CLASSIC_INCLUDE.parent, folder / "gitlab")
         (folder / ".gitlab-ci.yml").write_text(pipeline_yaml, encoding="utf-8")
-        # gitlab-ci-local keeps its state in the project; a real checkout would not have it.
-        (folder / ".gitignore").write_text(".gitlab-ci-local/\n", encoding="utf-8")
         for name, text in (files or {}).items():
             path = folder / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,6 +58,12 @@ def make_pipeline(tmp_path: Path, gitlab_ci_local: Path) -> Callable[..., Pipeli
         git(folder, "remote", "add", "origin", REMOTE_URL)
         git(folder, "add", "--all")
         git(folder, "commit", "--quiet", "--message", "Add the pipeline")
-        return Pipeline(folder, home)
+        # Make the repository look cloned, as gitlab-ci-local reads the default branch there.
+        git(folder, "update-ref", "refs/remotes/origin/main", "HEAD")
+        git(folder, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main")
+        (home / ".gitconfig").write_text(
+            "[user]\n\tname = Test\n\temail = test@127.0.0.1\n", encoding="utf-8"
+        )
+        return Pipeline(folder, home, state)
 
     return make

@@ -32,6 +32,7 @@ class Pipeline:
 
     folder: Path
     home: Path
+    state: Path
 
     def run(
         self,
@@ -40,7 +41,15 @@ class Pipeline:
         timeout: float = 300,
     ) -> subprocess.CompletedProcess[str]:
         """Run gitlab-ci-local in the repository and return its exit code and output."""
+        # The state folder holds copies of the project; inside it, patterns such as
+        # **/TEST-*.xml would find the copies too. gitlab-ci-local 4.73.0 takes it only as
+        # a path relative to the project.
         command = [str(GITLAB_CI_LOCAL), "--no-color", "--home", str(self.home)]
+        command += ["--state-dir", os.path.relpath(self.state, self.folder)]
+        predefined = [name for name in variables or {} if name.startswith(("CI_", "GITLAB_"))]
+        if predefined:
+            # Tests override predefined variables on purpose, to the values a runner sets.
+            command += ["--ignore-predefined-vars", ",".join(predefined)]
         for name, value in (variables or {}).items():
             command += ["--variable", f"{name}={value}"]
         command += arguments
