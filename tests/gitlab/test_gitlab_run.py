@@ -181,9 +181,18 @@ include:
 def test_component_passes_build_result(
     make_pipeline: Callable[..., Pipeline], stand_in: Any
 ) -> None:
+    """The test job hands its result to the upload job through a dotenv report."""
     pipeline_yaml = (
         "stages: [test, report]\n"
         + FAILING_TEST_JOB
+        + """\
+  after_script:
+    - echo "TEST_JOB_STATUS=$CI_JOB_STATUS" > test-status.env
+  artifacts:
+    when: always
+    reports:
+      dotenv: test-status.env
+"""
         + f"""\
 include:
   - local: templates/xltestview.yml
@@ -196,7 +205,7 @@ include:
       test-specification: unit tests
       include: "**/TEST-*.xml"
       exclude: fixtures/**
-      build-result: failure
+      build-result: $TEST_JOB_STATUS
 """
     )
     pipeline = make_pipeline(pipeline_yaml, RESULT_FILES)
