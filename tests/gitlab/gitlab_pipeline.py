@@ -18,7 +18,7 @@ COMPONENT = REPOSITORY / "templates" / "xltestview.yml"
 CLASSIC_INCLUDE = REPOSITORY / "gitlab" / "xltestview.gitlab-ci.yml"
 
 # gitlab-ci-local derives CI_SERVER_URL, CI_PROJECT_PATH and the job URLs from the remote.
-# A loopback address keeps every derived URL on this machine; nothing connects to it.
+# A loopback address keeps every derived URL on this machine. Nothing connects to it.
 REMOTE_URL = "http://127.0.0.1/xltv-tests/sample.git"
 PROJECT_PATH = "xltv-tests/sample"
 
@@ -41,9 +41,9 @@ class Pipeline:
         timeout: float = 300,
     ) -> subprocess.CompletedProcess[str]:
         """Run gitlab-ci-local in the repository and return its exit code and output."""
-        # The state folder holds copies of the project; inside it, patterns such as
-        # **/TEST-*.xml would find the copies too. gitlab-ci-local 4.73.0 takes it only as
-        # a path relative to the project.
+        # The state folder contains copies of the project, which patterns such as
+        # **/TEST-*.xml would find if it were inside the project. gitlab-ci-local 4.73.0
+        # takes it only as a path relative to the project.
         command = [str(GITLAB_CI_LOCAL), "--no-color", "--home", str(self.home)]
         command += ["--state-dir", os.path.relpath(self.state, self.folder)]
         predefined = [name for name in variables or {} if name.startswith(("CI_", "GITLAB_"))]

@@ -84,7 +84,7 @@ def run_pipeline(pipeline: Pipeline, password: str) -> tuple[int, str]:
         variables={
             # The shell executor keeps the container path /builds/... otherwise.
             "CI_PROJECT_DIR": str(pipeline.folder),
-            # gitlab-ci-local sets false on purpose; a GitLab runner sets true.
+            # gitlab-ci-local sets false on purpose, but a GitLab runner sets true.
             "GITLAB_CI": "true",
             "CI_RUNNER_DESCRIPTION": RUNNER_DESCRIPTION,
             "XLTV_PASSWORD": password,
@@ -163,7 +163,7 @@ include:
     assert run["files"] == IMPORTED_FILES
     variables = job_variables(pipeline, "xltestview-upload")
     check_variables(variables, "xltestview-upload")
-    # In `script`, CI_JOB_STATUS is "running", which says nothing about the tests.
+    # In `script`, CI_JOB_STATUS is "running", which is no test result.
     assert variables["CI_JOB_STATUS"] == "running"
     assert run["metadata"] == {
         **gitlab_metadata(variables),
@@ -273,7 +273,7 @@ xltestview:
 def test_after_script_sends_job_result(
     make_pipeline: Callable[..., Pipeline], stand_in: Any
 ) -> None:
-    """The upload in the test job's after_script sees the job's result in CI_JOB_STATUS."""
+    """The upload in the test job's after_script reads the job's result from CI_JOB_STATUS."""
     pipeline_yaml = (
         "stages: [test, report]\n"
         + SHOW_OUTPUTS_JOB.format(upload_job="unit-tests")
