@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gitlab_pipeline import PROJECT_PATH, Pipeline
+
+from .pipeline import PROJECT_PATH, Pipeline
 
 HELPER_DOCKERFILE = Path(__file__).with_name("helper.Dockerfile")
 HELPER_IMAGE = "xltv-gitlab-helper:test"

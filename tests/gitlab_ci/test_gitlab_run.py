@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gitlab_pipeline import PROJECT_PATH, Pipeline
+
+from .pipeline import PROJECT_PATH, Pipeline
 
 pytestmark = pytest.mark.slow
 

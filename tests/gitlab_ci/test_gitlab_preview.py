@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 import yaml
-from gitlab_pipeline import CLASSIC_INCLUDE, COMPONENT, Pipeline
 
 import xltv
 from xltv.settings import SETTINGS_BY_NAME
+
+from .pipeline import CLASSIC_INCLUDE, COMPONENT, Pipeline
 
 COMPONENT_PIPELINE = """\
 stages: [test, report]

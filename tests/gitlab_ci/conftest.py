@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
-from gitlab_pipeline import (
+
+from .pipeline import (
     CLASSIC_INCLUDE,
     COMPONENT,
     GITLAB_CI_LOCAL,
