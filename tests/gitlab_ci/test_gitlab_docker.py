@@ -10,6 +10,7 @@ job container shares the host's network, so it reaches the stand-in on loopback.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -58,7 +59,10 @@ show-outputs:
 def required_environment(name: str, purpose: str) -> str:
     value = os.environ.get(name, "").strip()
     if not value:
-        pytest.fail(f"{name} is not set; set it to {purpose}, or run make test-container")
+        pytest.fail(
+            f"{name} is not set; set it to {purpose}, or run make test-container",
+            pytrace=False,
+        )
     return value
 
 
@@ -168,7 +172,7 @@ include:
     code, output = run_in_docker(pipeline, helper_image, stand_in.password)
 
     assert code == 0, output
-    assert f"xltestview-upload starting {image}" in output
+    assert re.search(rf"^xltestview-upload +starting {re.escape(image)} ", output, re.MULTILINE)
     check_import(stand_in, "xltestview-upload", output)
 
 
@@ -199,5 +203,5 @@ xltestview:
     code, output = run_in_docker(pipeline, helper_image, stand_in.password)
 
     assert code == 0, output
-    assert f"xltestview starting {image}" in output
+    assert re.search(rf"^xltestview +starting {re.escape(image)} ", output, re.MULTILINE)
     check_import(stand_in, "xltestview", output)
