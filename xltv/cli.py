@@ -121,16 +121,27 @@ def run_upload(arguments: argparse.Namespace, environ: Mapping[str, str]) -> int
         return run(plan, environ)
     except XltvError as error:
         log.error("%s", error)
-        report_failure(str(error), environ)
+        report_failure(str(error), flag_values(arguments), environ)
         return error.exit_code
 
 
-def report_failure(reason: str, environ: Mapping[str, str]) -> None:
-    """Write outputs and the summary of a run that stopped before any upload."""
-    from xltv.outputs import UploadReport, output_values, write_github_outputs, write_summary
+def report_failure(reason: str, flags: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """Write outputs, the dotenv file and the summary of a run that stopped before any upload,
+    so that later jobs and steps see status `failed` rather than nothing."""
+    from xltv.outputs import (
+        UploadReport,
+        output_values,
+        write_dotenv,
+        write_github_outputs,
+        write_summary,
+    )
+    from xltv.settings import Sources
 
     report = UploadReport(test_specification="-", reason=reason)
+    dotenv = Sources(flags=flags, environ=environ).lookup("dotenv-file")
     try:
+        if dotenv is not None:
+            write_dotenv(str(dotenv.raw).strip(), output_values([report]))
         if environ.get("GITHUB_OUTPUT"):
             write_github_outputs(environ["GITHUB_OUTPUT"], output_values([report]))
         if environ.get("GITHUB_STEP_SUMMARY"):
