@@ -176,6 +176,30 @@ def require(sources: Sources, name: str, why: str = "") -> str:
     return str(value)
 
 
+def find_ca_bundle(sources: Sources, environ: Mapping[str, str], insecure: bool) -> str | None:
+    """Return the CA file to trust: ca-bundle, else REQUESTS_CA_BUNDLE, else SSL_CERT_FILE.
+
+    requests reads REQUESTS_CA_BUNDLE but ignores SSL_CERT_FILE (it trusts certifi's bundle),
+    so both variables are read here. A file that does not exist is an invalid setting, found
+    before anything is sent.
+    """
+    candidates = [(resolve(sources, "ca-bundle"), "ca-bundle")]
+    if not insecure:
+        candidates += [
+            (environ.get(name), name) for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+        ]
+    for path, name in candidates:
+        if not path or not path.strip():
+            continue
+        if not os.path.isfile(path):
+            raise SettingsError(
+                f"invalid {name} {path!r}: file not found; set it to a PEM file of the CA "
+                "certificates that signed the server's certificate"
+            )
+        return str(path)
+    return None
+
+
 def find_config(sources: Sources, root: str) -> Path | None:
     explicit = resolve(sources, "config")
     if explicit:
@@ -214,9 +238,7 @@ def make_plan(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Plan:
             " (in a pull request from a fork, secrets are not passed to the workflow)",
         )
     insecure = bool(resolve(sources, "insecure"))
-    ca_bundle = resolve(sources, "ca-bundle")
-    if ca_bundle and not os.path.isfile(ca_bundle):
-        raise SettingsError(f"invalid ca-bundle {ca_bundle!r}: file not found")
+    ca_bundle = find_ca_bundle(sources, environ, insecure)
     verify: bool | str = False if insecure else (ca_bundle or True)
 
     # Metadata from the CI system, then the user's.

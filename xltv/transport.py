@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import html
 import json
 import logging
 import random
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -91,8 +93,19 @@ def host_of(url: str) -> str:
     return parts.netloc.rpartition("@")[2].lower()
 
 
+HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+HTML_TAG = re.compile(r"<[^>]*>")
+
+
 def first_line(text: str, limit: int = 200) -> str:
-    """Return the first non-blank line of a body, shortened, for messages."""
+    """Return the first non-blank line of a body, shortened, for messages.
+
+    An HTML page, as proxies send, is given by its title, or by its text without tags.
+    """
+    if text.lstrip()[:1] == "<" and re.search(r"<(html|!doctype html)", text, re.IGNORECASE):
+        title = HTML_TITLE.search(text)
+        text = title.group(1) if title and title.group(1).strip() else HTML_TAG.sub("\n", text)
+        text = html.unescape(text)
     for line in text.splitlines():
         if line.strip():
             line = line.strip()
@@ -115,9 +128,13 @@ def retry_after(response: requests.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def backoff(attempt: int) -> float:
-    """Return an exponential backoff with full jitter for the given attempt (1-based)."""
-    ceiling = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempt - 1))
+def backoff(attempt: int, max_wait: float) -> float:
+    """Return an exponential backoff with jitter for the given attempt (1-based).
+
+    The wait is drawn from the upper half of the exponential step, and never exceeds
+    `max_wait` (the max-retry-wait setting), which is the longest wait before any retry.
+    """
+    ceiling = min(BACKOFF_MAX, max_wait, BACKOFF_BASE * 2 ** (attempt - 1))
     return random.uniform(ceiling / 2, ceiling)
 
 
@@ -198,9 +215,16 @@ class Sender:
         self.connection = connection
         self.session = requests.Session()
         self.session.headers.clear()
+        # Proxies and verify go with each request, not on the session: requests lets
+        # HTTP_PROXY and REQUESTS_CA_BUNDLE override session values, but not request values.
+        self.proxies: dict[str, str] = {}
         if connection.proxy:
-            self.session.proxies = {"http": connection.proxy, "https": connection.proxy}
-        self.session.verify = connection.verify
+            self.proxies = {"http": connection.proxy, "https": connection.proxy}
+        if connection.verify is False:
+            # The plan warns once per run; urllib3 would add a warning to every request.
+            import urllib3
+
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
     def close(self) -> None:
         self.session.close()
@@ -278,7 +302,7 @@ class Sender:
                         message += " (an earlier attempt that failed may have imported them)"
                     raise ServerAnswer(message, status)
 
-                reason = f"HTTP {status}"
+                reason = f"HTTP {status}: {first_line(text)}"
                 wait = retry_after(response)
                 if wait is not None and wait > connection.max_retry_wait:
                     raise UploadError(
@@ -290,7 +314,7 @@ class Sender:
             if attempt > connection.retries:
                 raise UploadError(f"upload to {url} failed after {attempt} attempts: {reason}")
             if wait is None:
-                wait = backoff(attempt)
+                wait = backoff(attempt, connection.max_retry_wait)
             if time.monotonic() + wait > deadline:
                 raise UploadError(
                     f"upload to {url} failed: {reason}, and the next retry would pass the "
@@ -317,16 +341,19 @@ class Sender:
         )
         headers = self.headers(body)
         log.info("Sending to %s", url)
+        options: dict[str, Any] = {
+            "headers": headers,
+            "timeout": timeout,
+            "allow_redirects": False,
+            "proxies": self.proxies,
+            "verify": self.connection.verify,
+        }
         if chunked:
-            return self.session.post(
-                url, data=iter(body), headers=headers, timeout=timeout, allow_redirects=False
-            )
+            return self.session.post(url, data=iter(body), **options)
 
         with spooled(body) as (spool, length):
             headers["Content-Length"] = str(length)
-            return self.session.post(
-                url, data=spool, headers=headers, timeout=timeout, allow_redirects=False
-            )
+            return self.session.post(url, data=spool, **options)
 
     def follow(self, url: str, location: str, redirects: int) -> str:
         """Return the target of a 307 or 308, which gets the whole body again."""
