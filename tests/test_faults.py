@@ -331,3 +331,16 @@ def test_imported_once_with_complete_zip(scripted: Start, results: Path, tmp_pat
     assert result.code == 0, result.output
     assert len(complete_requests(server)) == 1
     assert_imported(server, results)
+
+
+def test_answer_cut_off_is_retried(scripted: Start, results: Path, tmp_path: Path) -> None:
+    cut = Reply(200, b'{"testRunId": "ru', {"Content-Length": "200"})
+    server = scripted(cut, Reply())
+
+    result = upload(server, results, tmp_path)
+
+    assert result.code == 0, result.output
+    assert "Attempt 1 of 4 failed: the answer was cut off" in result.stderr
+    assert "Traceback" not in result.output
+    assert len(server.received) == 2
+    assert_imported(server, results)

@@ -131,14 +131,18 @@ def merged_metadata(sources: Sources, entry: Mapping[str, Any] | None) -> dict[s
 
 def check_server_url(value: str) -> str:
     """Reject URLs that are not http(s), have no host, or carry credentials."""
-    parts = urlsplit(value)
-    if parts.password is not None or "@" in parts.netloc:
-        shown = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (reading it raises ValueError for a port that is invalid)
+    except ValueError as error:
+        if "@" in value:
+            raise credentials_in_url(value.rpartition("@")[2]) from None
         raise SettingsError(
-            f"invalid server-url {shown}: it contains credentials; remove the user:password@ "
-            "part and pass the user as username and the password as a secret through the "
-            "password input or XLTV_PASSWORD"
-        )
+            f"invalid server-url {value!r}: {error}; expected an http:// or https:// URL such "
+            "as https://xltestview.example.com/xltv"
+        ) from None
+    if parts.password is not None or "@" in parts.netloc:
+        raise credentials_in_url(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])))
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError(
             f"invalid server-url {value!r}; expected an http:// or https:// URL such as "
@@ -150,6 +154,15 @@ def check_server_url(value: str) -> str:
             "base URL of XL TestView, with its context path if it has one"
         )
     return value
+
+
+def credentials_in_url(shown: str) -> SettingsError:
+    """Return the error for a server URL with user:password@, showing it without them."""
+    return SettingsError(
+        f"invalid server-url {shown}: it contains credentials; remove the user:password@ "
+        "part and pass the user as username and the password as a secret through the "
+        "password input or XLTV_PASSWORD"
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -230,6 +243,11 @@ def make_plan(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Plan:
     server_url = check_server_url(require(sources, "server-url"))
     username = resolve(sources, "username")
     password = resolve(sources, "password")
+    if username and ":" in username:
+        raise SettingsError(
+            f"invalid username {username!r}: Basic authentication cannot carry a user name "
+            "with a colon, because the server splits user and password at the first colon"
+        )
     if not dry_run:
         username = require(sources, "username")
         password = require(

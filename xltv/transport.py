@@ -229,6 +229,18 @@ class Sender:
     def close(self) -> None:
         self.session.close()
 
+    def redact(self, text: str) -> str:
+        """Hide the password, plain or inside a Basic token, in a body a server sent back.
+
+        A proxy's debugging page or a server's error may echo the request's credentials.
+        """
+        connection = self.connection
+        token = basic_auth(connection.username, connection.password).removeprefix("Basic ")
+        for secret in (token, connection.password):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
     def headers(self, body: MultipartBody) -> dict[str, str]:
         return {
             "Authorization": basic_auth(self.connection.username, self.connection.password),
@@ -255,6 +267,9 @@ class Sender:
             wait: float | None = None
             try:
                 response = self.post(url, body, chunked, deadline)
+                status = response.status_code
+                text = self.redact(response.text)
+                response.close()
             except requests.exceptions.Timeout as error:
                 reason = f"timed out ({type(error).__name__})"
             except requests.exceptions.SSLError as error:
@@ -266,10 +281,11 @@ class Sender:
                 reason = f"proxy error: {short_error(error)}"
             except requests.exceptions.ConnectionError as error:
                 reason = f"connection failed: {short_error(error)}"
+            except requests.exceptions.ChunkedEncodingError as error:
+                reason = f"the answer was cut off: {short_error(error)}"
+            except requests.exceptions.RequestException as error:
+                raise UploadError(f"the request to {url} failed: {short_error(error)}") from None
             else:
-                status = response.status_code
-                text = response.text
-                response.close()
                 log.info("Answer: HTTP %s from %s", status, url)
 
                 if status == 200:
