@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from xltv.collect import Selection, relative_pattern, split_patterns
 from xltv.config import DEFAULT_CONFIG_NAME, load_config
@@ -131,18 +131,21 @@ def merged_metadata(sources: Sources, entry: Mapping[str, Any] | None) -> dict[s
 
 def check_server_url(value: str) -> str:
     """Reject URLs that are not http(s), have no host, or carry credentials."""
+    # Looked for before parsing, because `user:password@host` without a scheme parses as
+    # scheme `user`, and the message must not show the password.
+    authority = value.split("://", 1)[-1].lstrip("/").split("/", 1)[0]
+    if "@" in authority:
+        raise credentials_in_url(value.rpartition("@")[2])
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 (reading it raises ValueError for a port that is invalid)
     except ValueError as error:
-        if "@" in value:
-            raise credentials_in_url(value.rpartition("@")[2]) from None
         raise SettingsError(
             f"invalid server-url {value!r}: {error}; expected an http:// or https:// URL such "
             "as https://xltestview.example.com/xltv"
         ) from None
     if parts.password is not None or "@" in parts.netloc:
-        raise credentials_in_url(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])))
+        raise credentials_in_url(value.rpartition("@")[2])
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError(
             f"invalid server-url {value!r}; expected an http:// or https:// URL such as "
@@ -156,12 +159,12 @@ def check_server_url(value: str) -> str:
     return value
 
 
-def credentials_in_url(shown: str) -> SettingsError:
-    """Return the error for a server URL with user:password@, showing it without them."""
+def credentials_in_url(host_and_path: str) -> SettingsError:
+    """Return the error for a server URL with user:password@, showing only what follows."""
     return SettingsError(
-        f"invalid server-url {shown}: it contains credentials; remove the user:password@ "
-        "part and pass the user as username and the password as a secret through the "
-        "password input or XLTV_PASSWORD"
+        f"invalid server-url ...@{host_and_path}: it contains credentials; remove the "
+        "user:password@ part and pass the user as username and the password as a secret "
+        "through the password input or XLTV_PASSWORD"
     )
 
 
