@@ -40,7 +40,7 @@ def upload(server: ScriptedServer | str, root: Path, tmp_path: Path, *extra: str
 
 
 def assert_imported(server: ScriptedServer, root: Path, index: int = -1) -> None:
-    """The request at `index` is a complete POST whose zip holds exactly the files on disk."""
+    """The request at `index` is a complete POST whose zip contains exactly the files on disk."""
     request = server.received[index]
     assert request.method == "POST"
     assert request.complete
@@ -162,7 +162,7 @@ def test_200_html_page_not_json(scripted: Start, results: Path, tmp_path: Path) 
     result = upload(server, results, tmp_path)
 
     assert result.code == 1
-    assert "the server answered HTTP 200 but the body is not JSON: Proxy login" in result.stderr
+    assert "responded with HTTP 200 but the body is not JSON: Proxy login" in result.stderr
     assert "Traceback" not in result.output
     assert "JSONDecodeError" not in result.output
     assert len(server.received) == 1

@@ -269,6 +269,8 @@ def test_missing_ca_variable_file(
     result = upload(https_server.url, results, **{variable: missing})
 
     assert result.code == 2
-    assert f"invalid {variable} {missing!r}: file not found" in result.stderr
+    assert f"invalid ca-bundle {missing!r} from variable {variable}: file not found" in (
+        result.stderr
+    )
     assert "Traceback" not in result.output
     assert https_server.received == []

@@ -61,11 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
             options.update(
                 action="append", metavar="KEY=VALUE" if setting.kind == "metadata" else "PATTERNS"
             )
-        elif setting.default is not None:
+        elif setting.kind == "choice":
+            options.update(metavar="|".join(setting.choices))
+        if setting.default is not None and setting.kind != "boolean":
             options["help"] += f" (default: {setting.default})"
         upload.add_argument(setting.flag, dest=setting.name, **options)
-    # A password on the command line ends up in logs and process lists; this hidden flag
-    # exists so that the error can say so without argparse echoing the value.
+    # A password on the command line ends up in logs and process lists. This hidden flag
+    # lets the error explain that without argparse echoing the value.
     upload.add_argument("--password", dest="password_flag", help=argparse.SUPPRESS)
 
     serve = commands.add_parser(

@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -173,11 +173,9 @@ def zip_name(relative: str) -> str:
 def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> list[ResultFile]:
     """Walk the root once and return the selected files, sorted by zip name.
 
-    Symbolic links are followed only when their target is inside the root, and only after
-    every real folder was walked. A link to a folder already walked is skipped, so loops
-    end, and a file reached a second time (through a link or a hard link) is left out, so
-    no result is imported twice. `leave_out` holds real paths of files the tool writes
-    itself, which are never collected.
+    Symbolic links are followed only when their target is inside the root; a link to a
+    folder that was already walked is skipped, so loops end. `leave_out` holds real paths
+    of files the tool writes itself, which are never collected.
     """
     real_root = os.path.realpath(root)
     if not os.path.isdir(real_root):
@@ -185,57 +183,12 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
     left_out = {os.path.realpath(path) for path in leave_out}
     found: dict[str, ResultFile] = {}
     original_names: dict[str, str] = {}
-    # The first name of each file by (device, inode), and the real paths of the folders
-    # walked, so that links neither collect a file twice nor walk in circles.
-    seen_files: dict[tuple[int, int], str] = {}
-    walked_folders: set[str] = set()
-
-    def add_file(path: str, relative: str) -> None:
-        if not selection.selects(relative):
-            return
-        try:
-            file_stat = os.stat(path)
-        except OSError as error:
-            log.warning("Skipped %s: %s", relative, error.strerror)
-            return
-        if not stat.S_ISREG(file_stat.st_mode):
-            return
-        if left_out and os.path.realpath(path) in left_out:
-            log.debug("Left out %s: written by xltv itself", relative)
-            return
-        identity = (file_stat.st_dev, file_stat.st_ino)
-        if identity in seen_files:
-            log.warning(
-                "Left out %s: the same file as %s, reached through a link",
-                shown_name(relative),
-                shown_name(seen_files[identity]),
-            )
-            return
-
-        name = zip_name(relative)
-        if name in found:
-            # Only names with undecodable bytes can meet here, after replacement.
-            log.warning(
-                "Left out %s: its name stored as %r is taken by %s",
-                shown_name(relative),
-                name,
-                shown_name(original_names[name]),
-            )
-            return
-        found[name] = ResultFile(path=path, name=name, size=file_stat.st_size)
-        original_names[name] = relative
-        seen_files[identity] = relative
+    # Real paths of the folders entered through a link, so that a loop of links ends.
+    linked_folders = {real_root}
 
     pending: list[tuple[str, tuple[str, ...]]] = [(real_root, ())]
-    links: list[tuple[str, tuple[str, ...]]] = []
-    while pending or links:
-        if not pending:
-            path, link_parts = links.pop(0)
-            follow_link(path, link_parts, real_root, selection, walked_folders, pending, add_file)
-            continue
-
+    while pending:
         folder, parts = pending.pop()
-        walked_folders.add(folder)
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as error:
@@ -244,42 +197,58 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
 
         for entry in entries:
             entry_parts = (*parts, entry.name)
+            relative = "/".join(entry_parts)
+            path = entry.path
+
             if entry.is_symlink():
-                links.append((entry.path, entry_parts))
+                target = os.path.realpath(path)
+                if not inside(target, real_root):
+                    log.warning("Skipped %s: a link to %s, outside the root", relative, target)
+                    continue
+                if not os.path.exists(target):
+                    log.warning("Skipped %s: a link whose target does not exist", relative)
+                    continue
+                if os.path.isdir(target):
+                    if target in linked_folders:
+                        log.warning("Skipped %s: a link to a folder already collected", relative)
+                        continue
+                    if selection.walks_into(entry_parts):
+                        linked_folders.add(target)
+                        pending.append((target, entry_parts))
+                    continue
+                path = target
             elif entry.is_dir(follow_symlinks=False):
                 if selection.walks_into(entry_parts):
-                    pending.append((entry.path, entry_parts))
-            else:
-                add_file(entry.path, "/".join(entry_parts))
+                    pending.append((path, entry_parts))
+                continue
+
+            if not selection.selects(relative):
+                continue
+            try:
+                file_stat = os.stat(path)
+            except OSError as error:
+                log.warning("Skipped %s: %s", relative, error.strerror)
+                continue
+            if not stat.S_ISREG(file_stat.st_mode):
+                continue
+            if left_out and os.path.realpath(path) in left_out:
+                log.debug("Left out %s: written by xltv itself", relative)
+                continue
+
+            name = zip_name(relative)
+            if name in found:
+                # Only names with undecodable bytes can meet here, after replacement.
+                log.warning(
+                    "Left out %s: its name stored as %r is taken by %s",
+                    shown_name(relative),
+                    name,
+                    shown_name(original_names[name]),
+                )
+                continue
+            found[name] = ResultFile(path=path, name=name, size=file_stat.st_size)
+            original_names[name] = relative
 
     return [found[name] for name in sorted(found)]
-
-
-def follow_link(
-    path: str,
-    parts: tuple[str, ...],
-    real_root: str,
-    selection: Selection,
-    walked_folders: set[str],
-    pending: list[tuple[str, tuple[str, ...]]],
-    add_file: Callable[[str, str], None],
-) -> None:
-    """Queue the folder a link points to, or add the file, if the target is in the root."""
-    relative = "/".join(parts)
-    target = os.path.realpath(path)
-    if not inside(target, real_root):
-        log.warning("Skipped %s: a link to %s, outside the root", relative, target)
-        return
-    if not os.path.exists(target):
-        log.warning("Skipped %s: a link whose target does not exist", relative)
-        return
-    if os.path.isdir(target):
-        if target in walked_folders:
-            log.warning("Skipped %s: a link to a folder already collected", relative)
-        elif selection.walks_into(parts):
-            pending.append((target, parts))
-        return
-    add_file(target, relative)
 
 
 def relative_pattern(pattern: str, root: str) -> str:

@@ -7,6 +7,7 @@ any request is sent, so a run with one bad upload sends nothing.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +17,9 @@ from urllib.parse import urlsplit
 from xltv.collect import Selection, relative_pattern, split_patterns
 from xltv.config import DEFAULT_CONFIG_NAME, load_config
 from xltv.errors import SettingsError
+from xltv.github import container_path, container_pattern
 from xltv.metadata import check_keys, detect, detect_metadata, load_providers
-from xltv.settings import SETTINGS_BY_NAME, Sources, default_root, resolve
+from xltv.settings import SETTINGS_BY_NAME, Sources, Value, default_root, resolve
 
 
 @dataclass
@@ -135,7 +137,7 @@ def check_server_url(value: str) -> str:
     # scheme `user`, and the message must not show the password.
     authority = value.split("://", 1)[-1].lstrip("/").split("/", 1)[0]
     if "@" in authority:
-        raise credentials_in_url(value.rpartition("@")[2])
+        raise credentials_in_url(value)
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 (reading it raises ValueError for a port that is invalid)
@@ -145,7 +147,7 @@ def check_server_url(value: str) -> str:
             "as https://xltestview.example.com/xltv"
         ) from None
     if parts.password is not None or "@" in parts.netloc:
-        raise credentials_in_url(value.rpartition("@")[2])
+        raise credentials_in_url(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError(
             f"invalid server-url {value!r}; expected an http:// or https:// URL such as "
@@ -159,11 +161,13 @@ def check_server_url(value: str) -> str:
     return value
 
 
-def credentials_in_url(host_and_path: str) -> SettingsError:
-    """Return the error for a server URL with user:password@, showing only what follows."""
+def credentials_in_url(value: str) -> SettingsError:
+    """Return the error for a server URL with user:password@, shown without them."""
+    scheme, separator, _ = value.partition("://")
+    prefix = scheme + separator if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme) else ""
     return SettingsError(
-        f"invalid server-url ...@{host_and_path}: it contains credentials; remove the "
-        "user:password@ part and pass the user as username and the password as a secret "
+        f"invalid server-url {prefix}{value.rpartition('@')[2]}: it contains credentials; "
+        "remove the user:password@ part and pass the user as username and the password as a secret "
         "through the password input or XLTV_PASSWORD"
     )
 
@@ -192,28 +196,32 @@ def require(sources: Sources, name: str, why: str = "") -> str:
     return str(value)
 
 
-def find_ca_bundle(sources: Sources, environ: Mapping[str, str], insecure: bool) -> str | None:
-    """Return the CA file to trust: ca-bundle, else REQUESTS_CA_BUNDLE, else SSL_CERT_FILE.
+def resolve_root(sources: Sources, environ: Mapping[str, str]) -> str:
+    """Return the root setting, translated to the container path in a Docker action."""
+    value = resolve(sources, "root")
+    if not value:
+        return default_root(environ)
+    return container_path(str(value), environ, "root")
 
-    requests reads REQUESTS_CA_BUNDLE but ignores SSL_CERT_FILE (it trusts certifi's bundle),
-    so both variables are read here. A file that does not exist is an invalid setting, found
-    before anything is sent.
-    """
-    candidates = [(resolve(sources, "ca-bundle"), "ca-bundle")]
-    if not insecure:
-        candidates += [
-            (environ.get(name), name) for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
-        ]
-    for path, name in candidates:
-        if not path or not path.strip():
-            continue
-        if not os.path.isfile(path):
-            raise SettingsError(
-                f"invalid {name} {path!r}: file not found; set it to a PEM file of the CA "
-                "certificates that signed the server's certificate"
-            )
-        return str(path)
-    return None
+
+def trusted_certificates(sources: Sources) -> bool | str:
+    """Return the CA file to trust: ca-bundle, REQUESTS_CA_BUNDLE, SSL_CERT_FILE, or True
+    for the certifi bundle that requests ships."""
+    value = sources.lookup("ca-bundle")
+    if value is None:
+        for variable in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+            if sources.environ.get(variable, "").strip():
+                value = Value(sources.environ[variable].strip(), f"variable {variable}")
+                break
+    if value is None:
+        return True
+    path = str(value.raw).strip()
+    if not os.path.exists(path):
+        raise SettingsError(
+            f"invalid ca-bundle {path!r} from {value.source}: file not found; set it to a "
+            "PEM file of the CA certificates that signed the server's certificate"
+        )
+    return path
 
 
 def find_config(sources: Sources, root: str) -> Path | None:
@@ -229,12 +237,12 @@ def make_plan(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Plan:
     sources = Sources(flags=dict(flags), environ=environ)
 
     # The config file is found from the root of the other sources, then may set its own.
-    early_root = resolve(sources, "root") or default_root(environ)
+    early_root = resolve_root(sources, environ)
     config_path = find_config(sources, early_root)
     if config_path is not None:
         sources.config = load_config(config_path)
         sources.config_path = config_path
-    root = os.path.abspath(resolve(sources, "root") or default_root(environ))
+    root = os.path.abspath(resolve_root(sources, environ))
     if not os.path.isdir(root):
         raise SettingsError(
             f"invalid root {root}: not a folder; set root to the folder the patterns are "
@@ -259,8 +267,7 @@ def make_plan(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Plan:
             " (in a pull request from a fork, secrets are not passed to the workflow)",
         )
     insecure = bool(resolve(sources, "insecure"))
-    ca_bundle = find_ca_bundle(sources, environ, insecure)
-    verify: bool | str = False if insecure else (ca_bundle or True)
+    verify: bool | str = False if insecure else trusted_certificates(sources)
 
     # Metadata from the CI system, then the user's.
     providers_file = resolve(sources, "providers")
@@ -333,8 +340,14 @@ def make_uploads(sources: Sources, root: str, detected: dict[str, str]) -> list[
                 f"'**/TEST-*.xml' with --include, the include input or {setting.variable}"
             )
         exclude_raw = entry.get("exclude") or resolve(sources, "exclude")
-        include = [relative_pattern(text, root) for text in split_patterns(include_raw)]
-        exclude = [relative_pattern(text, root) for text in split_patterns(exclude_raw)]
+        include = [
+            relative_pattern(container_pattern(text, sources.environ, "include"), root)
+            for text in split_patterns(include_raw)
+        ]
+        exclude = [
+            relative_pattern(container_pattern(text, sources.environ, "exclude"), root)
+            for text in split_patterns(exclude_raw)
+        ]
         selection = Selection.parse(include, exclude)
         if not selection.include:
             raise SettingsError(
