@@ -190,7 +190,7 @@ def test_unknown_flag_exits_2(results: Path) -> None:
     result = run_xltv("upload", "--password", "x", env=clean_env())
 
     assert result.code == 2
-    assert "unrecognized arguments: --password" in result.stderr
+    assert "the password cannot be a flag" in result.stderr
 
 
 def test_dry_run_sends_nothing(stand_in: StandIn, results: Path, tmp_path: Path) -> None:

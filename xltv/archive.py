@@ -9,13 +9,18 @@ records for entries and archives over 4 GiB.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import queue
 import secrets
+import stat
 import threading
+import time
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from xltv.collect import ResultFile
 from xltv.errors import CollectError
@@ -78,18 +83,53 @@ def set_compression(info: zipfile.ZipInfo, level: int) -> None:
         info._compresslevel = level  # type: ignore[attr-defined]
 
 
+def changed_error(result: ResultFile, reason: str) -> CollectError:
+    return CollectError(
+        f"cannot read {result.name}: {reason}; it was found but changed before it was "
+        "sent, so nothing was imported"
+    )
+
+
+def open_result(result: ResultFile) -> tuple[BinaryIO, os.stat_result]:
+    """Open a collected file again, and check that it is still a regular file.
+
+    The path was a regular file, with no link in it, when it was collected. O_NOFOLLOW
+    rejects a link put in its place since, and O_NONBLOCK keeps a FIFO put in its place
+    from blocking the open forever.
+    """
+    try:
+        descriptor = os.open(result.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise changed_error(result, "it is now a symbolic link") from None
+        raise changed_error(result, error.strerror or str(error)) from None
+    file_stat = os.fstat(descriptor)
+    if not stat.S_ISREG(file_stat.st_mode):
+        os.close(descriptor)
+        raise changed_error(result, "it is no longer a regular file")
+    os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "rb"), file_stat
+
+
+def zip_info(name: str, file_stat: os.stat_result) -> zipfile.ZipInfo:
+    """Describe a file for the zip, with its time clamped to the format's 1980-2107 range."""
+    date_time = time.localtime(file_stat.st_mtime)[:6]
+    if date_time[0] < 1980:
+        date_time = (1980, 1, 1, 0, 0, 0)
+    elif date_time[0] > 2107:
+        date_time = (2107, 12, 31, 23, 59, 59)
+    info = zipfile.ZipInfo(name, date_time)
+    info.external_attr = (file_stat.st_mode & 0xFFFF) << 16
+    info.file_size = file_stat.st_size
+    return info
+
+
 def write_zip(files: Iterable[ResultFile], level: int, stream: ChunkWriter) -> None:
     """Write the files into a zip on the stream, byte for byte as they are on disk."""
-    with zipfile.ZipFile(stream, "w", allowZip64=True, strict_timestamps=False) as archive:  # type: ignore[call-overload]
+    with zipfile.ZipFile(stream, "w", allowZip64=True) as archive:  # type: ignore[call-overload]
         for result in files:
-            try:
-                source = open(result.path, "rb")  # noqa: SIM115
-                info = zipfile.ZipInfo.from_file(result.path, result.name, strict_timestamps=False)
-            except OSError as error:
-                raise CollectError(
-                    f"cannot read {result.name}: {error.strerror}; it was found but changed "
-                    "before it was sent, so nothing was imported"
-                ) from None
+            source, file_stat = open_result(result)
+            info = zip_info(result.name, file_stat)
             set_compression(info, level)
             with source, archive.open(info, "w") as entry:
                 while True:

@@ -154,13 +154,18 @@ def inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
+def shown_name(relative: str) -> str:
+    """Return a name for messages, with undecodable bytes written as \\xNN."""
+    return relative.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def zip_name(relative: str) -> str:
     """Return the name stored in the zip: UTF-8, with undecodable bytes replaced."""
     try:
         relative.encode("utf-8")
     except UnicodeEncodeError:
         fixed = relative.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        log.warning("File name %r is not valid UTF-8; stored as %r", fixed, fixed)
+        log.warning("File name '%s' is not valid UTF-8; stored as %r", shown_name(relative), fixed)
         return fixed
     return relative
 
@@ -177,6 +182,7 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
         raise SettingsError(f"invalid root {root!r}: not a folder; set root to the results folder")
     left_out = {os.path.realpath(path) for path in leave_out}
     found: dict[str, ResultFile] = {}
+    original_names: dict[str, str] = {}
     # Real paths of the folders entered through a link, so that a loop of links ends.
     linked_folders = {real_root}
 
@@ -184,7 +190,7 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
     while pending:
         folder, parts = pending.pop()
         try:
-            entries = list(os.scandir(folder))
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as error:
             log.warning("Skipped folder %s: %s", "/".join(parts) or root, error.strerror)
             continue
@@ -230,8 +236,17 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
                 continue
 
             name = zip_name(relative)
-            if name not in found:
-                found[name] = ResultFile(path=path, name=name, size=file_stat.st_size)
+            if name in found:
+                # Only names with undecodable bytes can meet here, after replacement.
+                log.warning(
+                    "Left out %s: its name stored as %r is taken by %s",
+                    shown_name(relative),
+                    name,
+                    shown_name(original_names[name]),
+                )
+                continue
+            found[name] = ResultFile(path=path, name=name, size=file_stat.st_size)
+            original_names[name] = relative
 
     return [found[name] for name in sorted(found)]
 
