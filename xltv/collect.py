@@ -174,8 +174,10 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
     """Walk the root once and return the selected files, sorted by zip name.
 
     Symbolic links are followed only when their target is inside the root; a link to a
-    folder that was already walked is skipped, so loops end. `leave_out` holds real paths
-    of files the tool writes itself, which are never collected.
+    folder that was already walked is skipped, so loops end. A file reached by several
+    names (links, hard links) is collected once: under a name without a link if it has
+    one, else under the first name in sorted order. `leave_out` holds real paths of files
+    the tool writes itself, which are never collected.
     """
     real_root = os.path.realpath(root)
     if not os.path.isdir(real_root):
@@ -183,12 +185,14 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
     left_out = {os.path.realpath(path) for path in leave_out}
     found: dict[str, ResultFile] = {}
     original_names: dict[str, str] = {}
+    # For each file (device, inode): the name it is kept under, and whether a link led there.
+    kept: dict[tuple[int, int], tuple[str, bool]] = {}
     # Real paths of the folders entered through a link, so that a loop of links ends.
     linked_folders = {real_root}
 
-    pending: list[tuple[str, tuple[str, ...]]] = [(real_root, ())]
+    pending: list[tuple[str, tuple[str, ...], bool]] = [(real_root, (), False)]
     while pending:
-        folder, parts = pending.pop()
+        folder, parts, through_link = pending.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as error:
@@ -214,12 +218,12 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
                         continue
                     if selection.walks_into(entry_parts):
                         linked_folders.add(target)
-                        pending.append((target, entry_parts))
+                        pending.append((target, entry_parts, True))
                     continue
                 path = target
             elif entry.is_dir(follow_symlinks=False):
                 if selection.walks_into(entry_parts):
-                    pending.append((path, entry_parts))
+                    pending.append((path, entry_parts, through_link))
                 continue
 
             if not selection.selects(relative):
@@ -245,6 +249,16 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
                     shown_name(original_names[name]),
                 )
                 continue
+            linked = through_link or entry.is_symlink()
+            key = (file_stat.st_dev, file_stat.st_ino)
+            if key in kept:
+                other, other_linked = kept[key]
+                if (other_linked, other) <= (linked, name):
+                    log.info("Left out %s: the same file as %s", relative, other)
+                    continue
+                log.info("Left out %s: the same file as %s", other, relative)
+                del found[other]
+            kept[key] = (name, linked)
             found[name] = ResultFile(path=path, name=name, size=file_stat.st_size)
             original_names[name] = relative
 
