@@ -9,15 +9,6 @@ import sys
 
 from xltv.cli import main
 
-
-def upload_by_default(arguments: list[str]) -> list[str]:
-    """Prepend `upload` when no command is named."""
-    if not arguments or (
-        arguments[0].startswith("-") and arguments[0] not in ("-h", "--help", "--version")
-    ):
-        return ["upload", *arguments]
-    return arguments
-
-
 if __name__ == "__main__":
-    sys.exit(main(upload_by_default(sys.argv[1:])))
+    # With no arguments, upload with the settings from INPUT_ and XLTV_ variables.
+    sys.exit(main(sys.argv[1:] or ["upload"]))

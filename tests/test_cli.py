@@ -425,3 +425,58 @@ def test_dotenv_file_on_invalid_settings(results: Path, tmp_path: Path) -> None:
 
     assert result.code == 2
     assert "XLTV_STATUS=failed" in dotenv.read_text().splitlines()
+
+
+def test_option_first_means_upload(results: Path) -> None:
+    result = run_xltv(*upload_args("https://xltv.example.com/", results, "--dry-run")[1:])
+
+    assert result.code == 0, result.output
+    assert "Dry run: would POST to https://xltv.example.com/api/internal/import/" in result.stderr
+
+
+def test_misspelt_variable_warns(results: Path) -> None:
+    env = clean_env(XLTV_INCLUDES="x/*.xml")
+
+    result = run_xltv(*upload_args("https://xltv.example.com/", results, "--dry-run"), env=env)
+
+    assert "Ignored variable XLTV_INCLUDES: no such setting; did you mean XLTV_INCLUDE?" in (
+        result.stderr
+    )
+
+
+def test_flag_abbreviation_rejected(results: Path) -> None:
+    result = run_xltv("upload", "--test-spec", "x", "--dry-run")
+
+    assert result.code == 2
+    assert "unrecognized arguments: --test-spec" in result.stderr
+
+
+def test_serve_port_in_use(stand_in: StandIn, tmp_path: Path) -> None:
+    port = stand_in.url.rsplit(":", 1)[1]
+
+    result = run_xltv("serve", "--port", port, "--data", str(tmp_path / "data"))
+
+    assert result.code == 2
+    assert f"cannot start on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_action_inputs_empty_leave_config(tmp_path: Path, results: Path) -> None:
+    # The runner passes every declared input, also empty; the config file must still apply.
+    (results / ".xltestview.yml").write_text("if-no-files-found: warn\nretries: 0\n")
+    env = github_env(tmp_path, "http://127.0.0.1:9", results)
+    env["INPUT_INCLUDE"] = "**/*.none"
+    for name in ("IF-NO-FILES-FOUND", "RETRIES", "FAIL-ON-ERROR", "COMPRESSION-LEVEL"):
+        env[f"INPUT_{name}"] = ""
+
+    result = run_xltv(env=env, script=str(REPO / "entrypoint.py"), cwd=results)
+
+    assert result.code == 0, result.output
+    assert "::warning title=xltv::no file under" in result.stderr
+
+
+def test_dry_run_lists_files(results: Path) -> None:
+    result = run_xltv(*upload_args("https://xltv.example.com/", results, "--dry-run"))
+
+    assert "  build/test-results/TEST-app.AppTest.xml (" in result.stderr
+    assert "Found 2 files" in result.stderr

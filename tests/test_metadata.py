@@ -227,3 +227,24 @@ def test_user_providers_reject_reserved_key(tmp_path: Path) -> None:
 
     with pytest.raises(SettingsError, match=r"at providers\[0\]\.metadata"):
         load_providers(providers_file)
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("${DRONE_MACHINE", "is not a whole ${NAME} reference"),
+        ("${DRONE_MACHINE|upper}", "unknown filter 'upper'"),
+    ],
+)
+def test_user_providers_bad_template(tmp_path: Path, template: str, message: str) -> None:
+    providers_file = tmp_path / "providers.yml"
+    providers_file.write_text(
+        "providers:\n  - id: drone\n    name: Drone\n    source: drone\n    detect: {}\n"
+        f"    metadata:\n      ciExecutedOn: '{template}'\n"
+    )
+
+    with pytest.raises(SettingsError) as raised:
+        load_providers(providers_file)
+
+    assert "provider drone, key ciExecutedOn" in str(raised.value)
+    assert message in str(raised.value)

@@ -287,7 +287,7 @@ def test_config_rejects_password(tmp_path: Path) -> None:
 
 
 def test_config_schema_error_names_file_and_path(tmp_path: Path) -> None:
-    path = write_config(tmp_path, "uploads:\n  - test-specification: x\n    include: 5\n")
+    path = write_config(tmp_path, "uploads:\n  - test-specification: x\n    include: {a: b}\n")
 
     with pytest.raises(SettingsError) as raised:
         plan_for(tmp_path)
@@ -328,3 +328,90 @@ def test_config_named_by_setting(tmp_path: Path) -> None:
 def test_config_named_but_missing(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="not found"):
         plan_for(tmp_path, {"config": str(tmp_path / "absent.yml")})
+
+
+def test_config_values_kept_as_written(tmp_path: Path) -> None:
+    write_config(
+        tmp_path,
+        "retries: 5\nmetadata: {build: 0012, version: 1.10, nightly: yes, day: 2024-01-02}\n",
+    )
+
+    plan = plan_for(tmp_path)
+
+    assert plan.retries == 5
+    assert plan.uploads[0].metadata["build"] == "0012"
+    assert plan.uploads[0].metadata["version"] == "1.10"
+    assert plan.uploads[0].metadata["nightly"] == "yes"
+    assert plan.uploads[0].metadata["day"] == "2024-01-02"
+
+
+def test_variable_metadata_kept_as_written(tmp_path: Path) -> None:
+    plan = plan_for(tmp_path, environ={"XLTV_METADATA": "build: 0012\nflag: on"})
+
+    assert plan.uploads[0].metadata["build"] == "0012"
+    assert plan.uploads[0].metadata["flag"] == "on"
+
+
+def test_config_number_out_of_range(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "retries: 500\n")
+
+    with pytest.raises(SettingsError) as raised:
+        plan_for(tmp_path)
+
+    assert str(raised.value) == (
+        f"invalid retries: '500' from key retries in {path}; expected a whole number from 0 to 100"
+    )
+
+
+def test_include_flag_with_uploads_list(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "uploads:\n  - {test-specification: unit, include: '*.xml'}\n")
+
+    with pytest.raises(SettingsError) as raised:
+        make_plan(
+            {"root": str(tmp_path), "include": ["other/*.xml"], "server-url": "http://127.0.0.1:9"},
+            BASE_ENV,
+        )
+
+    assert str(raised.value).startswith(
+        f"include from flag --include does not apply to the uploads list in {path}"
+    )
+
+
+def test_output_with_several_uploads(tmp_path: Path) -> None:
+    write_config(
+        tmp_path,
+        "uploads:\n  - {test-specification: a, include: '*.xml'}\n"
+        "  - {test-specification: b, include: '*.xml'}\n",
+    )
+    settings = {"root": str(tmp_path), "server-url": "http://127.0.0.1:9", "dry-run": "true"}
+
+    with pytest.raises(SettingsError, match="output writes one request body"):
+        make_plan({**settings, "output": str(tmp_path / "body")}, BASE_ENV)
+
+
+@pytest.mark.parametrize("name", ["output", "dotenv-file"])
+def test_output_paths_checked(tmp_path: Path, name: str) -> None:
+    flags: dict[str, Any] = {name: str(tmp_path), "dry-run": "true"}
+
+    with pytest.raises(SettingsError, match=f"invalid {name} .*: it is a folder"):
+        plan_for(tmp_path, flags)
+    with pytest.raises(SettingsError, match="not found; create it"):
+        plan_for(tmp_path, {**flags, name: str(tmp_path / "missing" / "file")})
+
+
+@pytest.mark.parametrize("blank", ["", " , ", "\n"])
+def test_blank_include_counts_as_unset(tmp_path: Path, blank: str) -> None:
+    plan = plan_for(tmp_path, {"include": [blank]}, {"XLTV_INCLUDE": "reports/*.xml"})
+
+    assert plan.uploads[0].include == ["reports/*.xml"]
+
+
+def test_blank_include_everywhere_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="missing include"):
+        plan_for(tmp_path, {"include": [" , "]})
+
+
+def test_password_spaces_kept(tmp_path: Path) -> None:
+    plan = plan_for(tmp_path, environ={"XLTV_PASSWORD": "  spaced  "})
+
+    assert plan.password == "  spaced  "

@@ -175,3 +175,10 @@ def test_array_id_takes_first(scripted: Start, results: Path, tmp_path: Path) ->
     assert code == 0
     assert "as test run first-id in" in stderr
     assert "second-id" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("identifier", "segment"), [(".", "%2E"), ("..", "%2E%2E"), ("a.b", "a.b")]
+)
+def test_import_url_dot_segments(identifier: str, segment: str) -> None:
+    assert import_url("https://h/", identifier) == f"https://h/api/internal/import/{segment}"

@@ -19,10 +19,16 @@ from xltv.settings import SETTINGS, SETTINGS_BY_NAME
 log = logging.getLogger("xltv")
 
 EXIT_INTERRUPTED = 130
+TOP_LEVEL_OPTIONS = ("-h", "--help", "--version")
+MIN_REDACTED = 4
 
 
 class RedactingFilter(logging.Filter):
-    """Replace the password in every log record, as a last guard against leaks."""
+    """Replace the password in every log record, as a last guard against leaks.
+
+    Passwords shorter than MIN_REDACTED characters are left alone: replacing every "e" of
+    the log would make it unreadable and hide nothing.
+    """
 
     def __init__(self, secret: str) -> None:
         super().__init__()
@@ -39,6 +45,7 @@ class RedactingFilter(logging.Filter):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xltv",
+        allow_abbrev=False,
         description="Import test results into an XL TestView server.",
     )
     parser.add_argument("--version", action="version", version=f"xltv {__version__}")
@@ -46,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     upload = commands.add_parser(
         "upload",
+        allow_abbrev=False,
         help="import result files as a test run",
         description="Import result files into XL TestView as a test run. Every option is also "
         "an action input NAME, a variable XLTV_NAME and a config file key; the password comes "
@@ -72,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
+        allow_abbrev=False,
         help="run the local stand-in server for demos and tests",
         description="Run a local stand-in for the XL TestView import API, for trying "
         "pipelines and for tests. It is not XL TestView.",
@@ -97,7 +106,7 @@ def secret_of(environ: Mapping[str, str]) -> str:
     for variable in (setting.input_variable, setting.variable):
         value = environ.get(variable, "")
         if value.strip():
-            return value.strip()
+            return value
     return ""
 
 
@@ -110,13 +119,14 @@ def run_upload(arguments: argparse.Namespace, environ: Mapping[str, str]) -> int
         mask(secret)
     verbose = environ.get("RUNNER_DEBUG") == "1" or str(arguments.verbose).lower() == "true"
     configure_logging(verbose, github)
-    if secret:
+    if len(secret) >= MIN_REDACTED:
         for handler in log.handlers:
             handler.addFilter(RedactingFilter(secret))
 
     from xltv.plan import make_plan
     from xltv.upload import run
 
+    warn_unknown_variables(environ)
     try:
         if arguments.password_flag is not None:
             raise SettingsError(
@@ -131,6 +141,21 @@ def run_upload(arguments: argparse.Namespace, environ: Mapping[str, str]) -> int
         log.error("%s", error)
         report_failure(str(error), flag_values(arguments), environ)
         return error.exit_code
+
+
+def warn_unknown_variables(environ: Mapping[str, str]) -> None:
+    """Warn about an XLTV_ variable that looks like a misspelt setting, which would be ignored."""
+    import difflib
+
+    known = [setting.variable for setting in SETTINGS]
+    for variable in sorted(environ):
+        if not variable.startswith("XLTV_") or variable in known:
+            continue
+        close = difflib.get_close_matches(variable, known, n=1, cutoff=0.8)
+        if close:
+            log.warning(
+                "Ignored variable %s: no such setting; did you mean %s?", variable, close[0]
+            )
 
 
 def report_failure(reason: str, flags: dict[str, Any], environ: Mapping[str, str]) -> None:
@@ -161,10 +186,19 @@ def report_failure(reason: str, flags: dict[str, Any], environ: Mapping[str, str
         log.warning("Cannot write the outputs: %s", error.strerror)
 
 
+def upload_by_default(argv: Sequence[str]) -> list[str]:
+    """Prepend `upload` when the first argument is an option other than help or version, so
+    `xltv --server-url ...` and `docker run IMAGE --server-url ...` upload."""
+    arguments = list(argv)
+    if arguments and arguments[0].startswith("-") and arguments[0] not in TOP_LEVEL_OPTIONS:
+        return ["upload", *arguments]
+    return arguments
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
-    arguments = parser.parse_args(argv)
+    arguments = parser.parse_args(upload_by_default(sys.argv[1:] if argv is None else argv))
     environ = dict(os.environ)
 
     try:
@@ -187,7 +221,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = f"{type(error).__name__}: {error}"
         if secret:
             text = text.replace(secret, "***")
-        sys.stderr.write(
-            f"xltv: internal error: {text}; please report it with the output of --verbose\n"
-        )
+        sys.stderr.write(f"xltv: internal error: {text}; please report it as a bug\n")
         return EXIT_UPLOAD_FAILED

@@ -24,7 +24,9 @@ def load_yaml(path: Path, what: str) -> Any:
         raise SettingsError(f"{what} {path} cannot be read: {error}") from None
 
     try:
-        return yaml.safe_load(text)
+        # BaseLoader keeps every scalar as the text written: YAML 1.1 would turn 0012 into
+        # 10, 1.10 into 1.1 and yes into true. Settings convert the text themselves.
+        return yaml.load(text, Loader=yaml.BaseLoader)
     except yaml.YAMLError as error:
         where = ""
         mark = getattr(error, "problem_mark", None)

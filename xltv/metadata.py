@@ -17,6 +17,7 @@ from xltv.config import load_yaml, validate
 from xltv.errors import SettingsError
 
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)((?:\|[a-z_]+)*)\}")
+FILTERS = ("basename", "strip_ref")
 BUILD_RESULTS = {
     "success": "SUCCESS",
     "failure": "FAILURE",
@@ -118,8 +119,34 @@ def load_providers(user_file: Path | None) -> list[Provider]:
     document = load_yaml(user_file, "providers file")
     validate(document, "providers.schema.json", user_file, "providers file")
     user_providers = to_providers(document)
+    for provider in user_providers:
+        check_templates(provider, user_file)
     replaced = {provider.id for provider in user_providers}
     return user_providers + [provider for provider in providers if provider.id not in replaced]
+
+
+def check_templates(provider: Provider, path: Path) -> None:
+    """Reject a template with a `${` that is not a whole reference, such as `${NAME`."""
+    for key, templates in provider.templates.items():
+        if isinstance(templates, dict):
+            texts = [templates["template"]]
+        elif isinstance(templates, list):
+            texts = templates
+        else:
+            texts = [templates]
+        for text in texts:
+            for match in REFERENCE.finditer(text):
+                for name in match.group(2).split("|")[1:]:
+                    if name not in FILTERS:
+                        raise SettingsError(
+                            f"invalid providers file {path}: provider {provider.id}, key {key}: "
+                            f"unknown filter {name!r}; use basename or strip_ref"
+                        )
+            if "${" in REFERENCE.sub("", text):
+                raise SettingsError(
+                    f"invalid providers file {path}: provider {provider.id}, key {key}: "
+                    f"{text!r} has a ${{ that is not a whole ${{NAME}} reference"
+                )
 
 
 def detect(providers: list[Provider], environ: Mapping[str, str]) -> Provider | None:

@@ -6,6 +6,7 @@ any request is sent, so a run with one bad upload sends nothing.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -19,7 +20,9 @@ from xltv.config import DEFAULT_CONFIG_NAME, load_config
 from xltv.errors import SettingsError
 from xltv.github import container_path, container_pattern
 from xltv.metadata import check_keys, detect, detect_metadata, load_providers
-from xltv.settings import SETTINGS_BY_NAME, Sources, Value, default_root, resolve
+from xltv.settings import SETTINGS, SETTINGS_BY_NAME, Sources, Value, default_root, resolve
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -101,7 +104,8 @@ def parse_yaml_mapping(text: str) -> dict[str, Any] | None:
     import yaml
 
     try:
-        document = yaml.safe_load(text)
+        # BaseLoader keeps every value as written: 0012 stays "0012", yes stays "yes".
+        document = yaml.load(text, Loader=yaml.BaseLoader)
     except yaml.YAMLError:
         return None
     if not isinstance(document, dict):
@@ -192,7 +196,8 @@ def require(sources: Sources, name: str, why: str = "") -> str:
             ways.insert(0, setting.flag)
         if setting.in_config:
             ways.append(f"the {name} key of the config file")
-        raise SettingsError(f"missing {name}{why}; set it with " + ", ".join(ways))
+        listed = ", ".join(ways[:-1]) + " or " + ways[-1]
+        raise SettingsError(f"missing {name}{why}; set it with {listed}")
     return str(value)
 
 
@@ -222,6 +227,29 @@ def trusted_certificates(sources: Sources) -> bool | str:
             "PEM file of the CA certificates that signed the server's certificate"
         )
     return path
+
+
+def log_sources(sources: Sources) -> None:
+    """Log at debug where each setting that is set came from; the password is hidden."""
+    for setting in SETTINGS:
+        value = sources.lookup(setting.name)
+        if value is None:
+            continue
+        shown = "(hidden)" if setting.name == "password" else repr(value.raw)
+        log.debug("Setting %s = %s from %s", setting.name, shown, value.source)
+
+
+def check_writable(name: str, path: str | None) -> None:
+    """Reject an output file path that is a folder or whose folder does not exist."""
+    if not path:
+        return
+    if os.path.isdir(path):
+        raise SettingsError(f"invalid {name} {path!r}: it is a folder; give a file path")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise SettingsError(
+            f"invalid {name} {path!r}: folder {folder} not found; create it or choose another path"
+        )
 
 
 def find_config(sources: Sources, root: str) -> Path | None:
@@ -303,7 +331,15 @@ def make_plan(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Plan:
     )
     if plan.output and not plan.dry_run:
         raise SettingsError("output is set but dry-run is not; set dry-run to true to use it")
+    if plan.output and len(plan.uploads) > 1:
+        raise SettingsError(
+            f"output writes one request body, but the config file has {len(plan.uploads)} "
+            "uploads; set test-specification and include to pick one"
+        )
+    for name in ("output", "dotenv-file"):
+        check_writable(name, resolve(sources, name))
 
+    log_sources(sources)
     host = urlsplit(server_url).hostname or ""
     if urlsplit(server_url).scheme == "http" and not is_loopback(host):
         plan.warnings.append(
@@ -326,6 +362,17 @@ def make_uploads(sources: Sources, root: str, detected: dict[str, str]) -> list[
     else:
         entries = [{}]
 
+    if entries != [{}]:
+        for name in ("include", "exclude"):
+            value = sources.lookup(name)
+            if value is not None and not value.source.startswith("key "):
+                raise SettingsError(
+                    f"{name} from {value.source} does not apply to the uploads list in "
+                    f"{sources.config_path}, whose entries name their own patterns; set "
+                    "test-specification as well to make one upload with these patterns, "
+                    "or change the entries"
+                )
+
     uploads = []
     for index, entry in enumerate(entries):
         where = f" (uploads[{index}] in {sources.config_path})" if entry else ""
@@ -333,7 +380,7 @@ def make_uploads(sources: Sources, root: str, detected: dict[str, str]) -> list[
             sources, "test-specification"
         )
         include_raw = entry.get("include") or resolve(sources, "include")
-        if not include_raw:
+        if not split_patterns(include_raw):
             setting = SETTINGS_BY_NAME["include"]
             raise SettingsError(
                 f"missing include{where}; set it to Ant-style patterns such as "

@@ -415,15 +415,20 @@ def serve(arguments: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Run the stand-in server until SIGINT or SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="xltv serve: %(message)s")
     specifications = arguments.test_specification or ["demo-unit-tests"]
-    server = StandInServer(
-        (arguments.host, arguments.port),
-        Path(arguments.data),
-        specifications,
-        username=arguments.username,
-        password=environ.get("XLTV_SERVE_PASSWORD") or "admin",
-        context_path=arguments.context_path,
-        run_id_format=arguments.run_id_format,
-    )
+    try:
+        server = StandInServer(
+            (arguments.host, arguments.port),
+            Path(arguments.data),
+            specifications,
+            username=arguments.username,
+            password=environ.get("XLTV_SERVE_PASSWORD") or "admin",
+            context_path=arguments.context_path,
+            run_id_format=arguments.run_id_format,
+        )
+    except OSError as error:
+        where = f"{arguments.host}:{arguments.port} or data folder {arguments.data}"
+        log.error("cannot start on %s: %s; choose another port or folder", where, error)
+        return 2
     host, port = str(server.server_address[0]), int(server.server_address[1])
     if arguments.port_file:
         temporary = arguments.port_file + ".tmp"

@@ -234,11 +234,14 @@ class Sources:
 
 
 def is_unset(raw: Any) -> bool:
+    """Tell whether a raw value counts as not given: None, blank text, or only blanks."""
     if raw is None:
         return True
-    if isinstance(raw, str) and raw.strip() == "":
-        return True
-    return isinstance(raw, (list, dict)) and not raw
+    if isinstance(raw, str):
+        return raw.replace(",", "").strip() == ""
+    if isinstance(raw, list):
+        return all(is_unset(item) for item in raw)
+    return isinstance(raw, dict) and not raw
 
 
 def convert(setting: Setting, value: Value) -> Any:
@@ -263,6 +266,8 @@ def convert(setting: Setting, value: Value) -> Any:
 
     if isinstance(raw, (dict, list)) and setting.kind == "text":
         raise invalid(setting, value, "a single text value")
+    if setting.name == "password":
+        return raw  # Spaces may be part of a password.
     return raw.strip() if isinstance(raw, str) else raw
 
 

@@ -80,7 +80,11 @@ def join_url(server_url: str, path: str) -> str:
 
 def import_url(server_url: str, test_specification: str) -> str:
     """Return the import endpoint; the id is percent-encoded as one path segment."""
-    return join_url(server_url, "api/internal/import/" + quote(test_specification, safe=""))
+    segment = quote(test_specification, safe="")
+    if segment in (".", ".."):
+        # A bare dot segment would be removed by URL normalisation (RFC 3986, 5.2.4).
+        segment = segment.replace(".", "%2E")
+    return join_url(server_url, "api/internal/import/" + segment)
 
 
 def basic_auth(username: str, password: str) -> str:

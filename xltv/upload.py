@@ -28,6 +28,8 @@ from xltv.transport import Connection, Sender, import_url, write_body
 
 log = logging.getLogger(__name__)
 
+MAX_LOGGED_METADATA = 2000
+
 
 def tool_files(plan: Plan, environ: Mapping[str, str]) -> list[str]:
     """Return the files this run writes, which are never collected."""
@@ -36,15 +38,21 @@ def tool_files(plan: Plan, environ: Mapping[str, str]) -> list[str]:
     return [path for path in paths if path]
 
 
-def log_files(files: list[ResultFile], github: bool) -> None:
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def log_files(files: list[ResultFile], github: bool, dry_run: bool) -> None:
+    """List the files: in a collapsed group on GitHub, at info in a dry run, else at debug."""
     if github:
-        start_group(f"{len(files)} result files")
+        start_group(f"{plural(len(files), 'result file')}")
         for result in files:
             log.info("  %s (%s)", result.name, human_size(result.size))
         end_group()
         return
+    level = logging.INFO if dry_run else logging.DEBUG
     for result in files:
-        log.debug("  %s (%s)", result.name, human_size(result.size))
+        log.log(level, "  %s (%s)", result.name, human_size(result.size))
 
 
 def run_one(
@@ -66,9 +74,18 @@ def run_one(
         report.reason = f"no file under {plan.root} matches {patterns}"
         return report
     total = sum(result.size for result in files)
-    log.info("Found %d files, %s", len(files), human_size(total))
-    log_files(files, github)
-    log.info("Metadata: %s", json.dumps(upload.metadata, ensure_ascii=False, sort_keys=True))
+    log.info("Found %s, %s", plural(len(files), "file"), human_size(total))
+    log_files(files, github, plan.dry_run)
+    metadata_text = json.dumps(upload.metadata, ensure_ascii=False, sort_keys=True)
+    if len(metadata_text) > MAX_LOGGED_METADATA:
+        log.info(
+            "Metadata: %s... (%d characters)",
+            metadata_text[:MAX_LOGGED_METADATA],
+            len(metadata_text),
+        )
+        log.debug("Metadata: %s", metadata_text)
+    else:
+        log.info("Metadata: %s", metadata_text)
 
     def make_body() -> MultipartBody:
         return MultipartBody(upload.metadata, ZipStream(files, plan.compression_level))
@@ -117,8 +134,8 @@ def run_one(
     report.test_run_ids = result.test_run_ids
     elapsed = time.monotonic() - started
     log.info(
-        "Imported %d files (%s zipped) into %r as test run %s in %.1f s",
-        len(files),
+        "Imported %s (%s zipped) into %r as test run %s in %.1f s",
+        plural(len(files), "file"),
         human_size(report.bytes),
         upload.test_specification,
         ", ".join(result.test_run_ids) or "(no id returned)",
