@@ -21,6 +21,7 @@ lint: $(BIN)/xltv
 	$(BIN)/mypy
 
 test: lint lint-ci lint-gitlab $(GITLAB_CI_LOCAL)
+	.ci/install-java
 	$(BIN)/pytest -q
 
 # Tools for the action's files and the container tests, pinned because their bundled
