@@ -12,7 +12,9 @@ from xltv.cli import main
 
 def upload_by_default(arguments: list[str]) -> list[str]:
     """Prepend `upload` when no command is named."""
-    if not arguments or arguments[0].startswith("-") and arguments[0] not in ("-h", "--help", "--version"):
+    if not arguments or (
+        arguments[0].startswith("-") and arguments[0] not in ("-h", "--help", "--version")
+    ):
         return ["upload", *arguments]
     return arguments
 

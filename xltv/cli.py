@@ -1,0 +1,172 @@
+"""The `xltv` command: read the environment once, set up logging, run, map errors to exit codes.
+
+No other module calls sys.exit; errors travel as XltvError subclasses and end here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from xltv import __version__
+from xltv.errors import EXIT_UPLOAD_FAILED, XltvError
+from xltv.settings import SETTINGS, SETTINGS_BY_NAME
+
+log = logging.getLogger("xltv")
+
+EXIT_INTERRUPTED = 130
+
+
+class RedactingFilter(logging.Filter):
+    """Replace the password in every log record, as a last guard against leaks."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.secret in message:
+            record.msg = message.replace(self.secret, "***")
+            record.args = None
+        return True
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xltv",
+        description="Import test results into an XL TestView server.",
+    )
+    parser.add_argument("--version", action="version", version=f"xltv {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    upload = commands.add_parser(
+        "upload",
+        help="import result files as a test run",
+        description="Import result files into XL TestView as a test run. Every option is also "
+        "an action input NAME, a variable XLTV_NAME and a config file key; the password comes "
+        "only from the password input or the XLTV_PASSWORD variable.",
+    )
+    for setting in SETTINGS:
+        if not setting.has_flag:
+            continue
+        options: dict[str, Any] = {"help": setting.help, "default": None}
+        if setting.kind == "boolean":
+            options.update(nargs="?", const="true", metavar="true|false")
+        elif setting.kind in ("metadata", "patterns"):
+            options.update(
+                action="append", metavar="KEY=VALUE" if setting.kind == "metadata" else "PATTERNS"
+            )
+        elif setting.default is not None:
+            options["help"] += f" (default: {setting.default})"
+        upload.add_argument(setting.flag, dest=setting.name, **options)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the local stand-in server for demos and tests",
+        description="Run a local stand-in for the XL TestView import API, for trying "
+        "pipelines and for tests. It is not XL TestView.",
+    )
+    from xltv.server import add_arguments
+
+    add_arguments(serve)
+    return parser
+
+
+def flag_values(arguments: argparse.Namespace) -> dict[str, Any]:
+    """Return the flags given, by setting name; pattern flags joined into one list."""
+    values = {}
+    for name in SETTINGS_BY_NAME:
+        value = getattr(arguments, name, None)
+        if value is not None:
+            values[name] = value
+    return values
+
+
+def secret_of(environ: Mapping[str, str]) -> str:
+    setting = SETTINGS_BY_NAME["password"]
+    for variable in (setting.input_variable, setting.variable):
+        value = environ.get(variable, "")
+        if value.strip():
+            return value.strip()
+    return ""
+
+
+def run_upload(arguments: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from xltv.outputs import configure_logging, in_github_actions, mask
+
+    github = in_github_actions(environ)
+    secret = secret_of(environ)
+    if github and secret:
+        mask(secret)
+    verbose = environ.get("RUNNER_DEBUG") == "1" or str(arguments.verbose).lower() == "true"
+    configure_logging(verbose, github)
+    if secret:
+        for handler in log.handlers:
+            handler.addFilter(RedactingFilter(secret))
+
+    from xltv.plan import make_plan
+    from xltv.upload import run
+
+    try:
+        plan = make_plan(flag_values(arguments), environ)
+        if plan.verbose:
+            log.setLevel(logging.DEBUG)
+        return run(plan, environ)
+    except XltvError as error:
+        log.error("%s", error)
+        report_failure(str(error), environ)
+        return error.exit_code
+
+
+def report_failure(reason: str, environ: Mapping[str, str]) -> None:
+    """Write outputs and the summary of a run that stopped before any upload."""
+    from xltv.outputs import UploadReport, output_values, write_github_outputs, write_summary
+
+    report = UploadReport(test_specification="-", reason=reason)
+    try:
+        if environ.get("GITHUB_OUTPUT"):
+            write_github_outputs(environ["GITHUB_OUTPUT"], output_values([report]))
+        if environ.get("GITHUB_STEP_SUMMARY"):
+            write_summary(
+                environ["GITHUB_STEP_SUMMARY"],
+                f"### XL TestView import\n\nThe upload did not start: {reason}\n",
+            )
+    except OSError as error:
+        log.warning("Cannot write the outputs: %s", error.strerror)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    environ = dict(os.environ)
+
+    try:
+        if arguments.command == "upload":
+            return run_upload(arguments, environ)
+        if arguments.command == "serve":
+            from xltv.server import serve
+
+            return serve(arguments, environ)
+        parser.print_help()
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("xltv: interrupted\n")
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        # A bug, not a user error: one line, no traceback unless debugging is on.
+        if log.isEnabledFor(logging.DEBUG):
+            log.exception("internal error")
+        secret = secret_of(environ)
+        text = f"{type(error).__name__}: {error}"
+        if secret:
+            text = text.replace(secret, "***")
+        sys.stderr.write(
+            f"xltv: internal error: {text}; please report it with the output of --verbose\n"
+        )
+        return EXIT_UPLOAD_FAILED

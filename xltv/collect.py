@@ -1,0 +1,259 @@
+"""Collect result files under a root folder by Ant-style include and exclude patterns.
+
+Pattern rules, as in Apache Ant: `**` matches any number of folders (zero included), `*`
+any characters within one name and `?` one character. Matching is case-sensitive, and hidden
+files match like any other. A pattern ending in `/` means everything below that folder.
+`.git` folders are never collected. Folders that an exclude pattern covers whole, and folders
+no include pattern can reach, are not walked into.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import PurePosixPath
+
+from xltv.errors import SettingsError
+
+log = logging.getLogger(__name__)
+
+NEVER_WALKED = frozenset({".git"})
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """A file to upload: its path on disk and its name inside the zip."""
+
+    path: str
+    name: str
+    size: int
+
+
+@lru_cache(maxsize=4096)
+def segment_regex(segment: str) -> re.Pattern[str]:
+    parts = []
+    for char in segment:
+        if char == "*":
+            parts.append("[^/]*")
+        elif char == "?":
+            parts.append("[^/]")
+        else:
+            parts.append(re.escape(char))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+class Pattern:
+    """One Ant-style pattern, relative to the root."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        normalized = text.strip()
+        while normalized.startswith("./"):
+            normalized = normalized[2:]
+        if normalized.endswith("/"):
+            normalized += "**"
+        self.segments = tuple(part for part in normalized.split("/") if part not in ("", "."))
+        if not self.segments:
+            raise SettingsError(f"invalid pattern {text!r}: it matches no file name")
+        if ".." in self.segments:
+            raise SettingsError(
+                f"invalid pattern {text!r}: '..' leaves the root; set root to a folder "
+                "that contains the results instead"
+            )
+        self.regex = re.compile(self.to_regex(), re.DOTALL)
+
+    def to_regex(self) -> str:
+        regex = ""
+        for index, segment in enumerate(self.segments):
+            last = index == len(self.segments) - 1
+            if segment == "**":
+                regex += "(?:[^/]+/)*[^/]+" if last else "(?:[^/]+/)*"
+            else:
+                regex += segment_regex(segment).pattern + ("" if last else "/")
+        return regex
+
+    def matches(self, path: str) -> bool:
+        return self.regex.fullmatch(path) is not None
+
+    def may_match_below(self, folder: tuple[str, ...]) -> bool:
+        """Tell whether a file below this folder (relative, split by /) can match."""
+        return reaches(self.segments, folder)
+
+    def covers_whole(self, folder: tuple[str, ...]) -> bool:
+        """Tell whether every file below this folder matches, so the walk can skip it."""
+        if len(self.segments) < 2 or self.segments[-1] != "**":
+            return False
+        prefix = "/".join(self.segments[:-1])
+        return Pattern(prefix).matches("/".join(folder)) if prefix != "**" else True
+
+
+@lru_cache(maxsize=65536)
+def reaches(segments: tuple[str, ...], folder: tuple[str, ...]) -> bool:
+    if not folder:
+        return bool(segments)
+    if not segments:
+        return False
+    head = segments[0]
+    if head == "**":
+        return reaches(segments[1:], folder) or reaches(segments, folder[1:])
+    if segment_regex(head).fullmatch(folder[0]) is None:
+        return False
+    return reaches(segments[1:], folder[1:])
+
+
+def split_patterns(value: str | list[str] | None) -> list[str]:
+    """Split patterns given as one text (commas or new lines) or as a list."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    patterns = []
+    for item in items:
+        for line in str(item).replace(",", "\n").splitlines():
+            if line.strip():
+                patterns.append(line.strip())
+    return patterns
+
+
+@dataclass
+class Selection:
+    """Compiled include and exclude patterns."""
+
+    include: list[Pattern]
+    exclude: list[Pattern]
+
+    @classmethod
+    def parse(cls, include: list[str], exclude: list[str]) -> Selection:
+        includes, excludes = [], []
+        for text in include:
+            if text.startswith("!"):
+                excludes.append(Pattern(text[1:]))
+            else:
+                includes.append(Pattern(text))
+        excludes.extend(Pattern(text) for text in exclude)
+        return cls(includes, excludes)
+
+    def selects(self, name: str) -> bool:
+        if not any(pattern.matches(name) for pattern in self.include):
+            return False
+        return not any(pattern.matches(name) for pattern in self.exclude)
+
+    def walks_into(self, folder: tuple[str, ...]) -> bool:
+        if folder[-1] in NEVER_WALKED:
+            return False
+        if any(pattern.covers_whole(folder) for pattern in self.exclude):
+            return False
+        return any(pattern.may_match_below(folder) for pattern in self.include)
+
+
+def inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def zip_name(relative: str) -> str:
+    """Return the name stored in the zip: UTF-8, with undecodable bytes replaced."""
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        fixed = relative.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        log.warning("File name %r is not valid UTF-8; stored as %r", fixed, fixed)
+        return fixed
+    return relative
+
+
+def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> list[ResultFile]:
+    """Walk the root once and return the selected files, sorted by zip name.
+
+    Symbolic links are followed only when their target is inside the root; a link to a
+    folder that was already walked is skipped, so loops end. `leave_out` holds real paths
+    of files the tool writes itself, which are never collected.
+    """
+    real_root = os.path.realpath(root)
+    if not os.path.isdir(real_root):
+        raise SettingsError(f"invalid root {root!r}: not a folder; set root to the results folder")
+    left_out = {os.path.realpath(path) for path in leave_out}
+    found: dict[str, ResultFile] = {}
+    # Real paths of the folders entered through a link, so that a loop of links ends.
+    linked_folders = {real_root}
+
+    pending: list[tuple[str, tuple[str, ...]]] = [(real_root, ())]
+    while pending:
+        folder, parts = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as error:
+            log.warning("Skipped folder %s: %s", "/".join(parts) or root, error.strerror)
+            continue
+
+        for entry in entries:
+            entry_parts = (*parts, entry.name)
+            relative = "/".join(entry_parts)
+            path = entry.path
+
+            if entry.is_symlink():
+                target = os.path.realpath(path)
+                if not inside(target, real_root):
+                    log.warning("Skipped %s: a link to %s, outside the root", relative, target)
+                    continue
+                if not os.path.exists(target):
+                    log.warning("Skipped %s: a link whose target does not exist", relative)
+                    continue
+                if os.path.isdir(target):
+                    if target in linked_folders:
+                        log.warning("Skipped %s: a link to a folder already collected", relative)
+                        continue
+                    if selection.walks_into(entry_parts):
+                        linked_folders.add(target)
+                        pending.append((target, entry_parts))
+                    continue
+                path = target
+            elif entry.is_dir(follow_symlinks=False):
+                if selection.walks_into(entry_parts):
+                    pending.append((path, entry_parts))
+                continue
+
+            if not selection.selects(relative):
+                continue
+            try:
+                file_stat = os.stat(path)
+            except OSError as error:
+                log.warning("Skipped %s: %s", relative, error.strerror)
+                continue
+            if not stat.S_ISREG(file_stat.st_mode):
+                continue
+            if left_out and os.path.realpath(path) in left_out:
+                log.debug("Left out %s: written by xltv itself", relative)
+                continue
+
+            name = zip_name(relative)
+            if name not in found:
+                found[name] = ResultFile(path=path, name=name, size=file_stat.st_size)
+
+    return [found[name] for name in sorted(found)]
+
+
+def relative_pattern(pattern: str, root: str) -> str:
+    """Make an absolute pattern relative to the root, or reject one outside it."""
+    negated = pattern.startswith("!")
+    text = pattern[1:] if negated else pattern
+    if not text.startswith("/"):
+        return pattern
+
+    real_root = os.path.realpath(root)
+    for candidate_root in dict.fromkeys((os.path.abspath(root), real_root)):
+        if inside(text, candidate_root):
+            relative = (
+                str(PurePosixPath(text).relative_to(candidate_root))
+                if text != candidate_root
+                else ""
+            )
+            suffix = "/" if text.endswith("/") else ""
+            return ("!" if negated else "") + (relative + suffix if relative else "**")
+    raise SettingsError(
+        f"invalid pattern {pattern!r}: it is outside the root {root}; make it relative to "
+        "the root or set root to a folder that contains it"
+    )

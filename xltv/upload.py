@@ -1,0 +1,206 @@
+"""Run the uploads of a plan: collect, zip, send, and report each one."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+
+from xltv.archive import MultipartBody, ZipStream
+from xltv.collect import ResultFile, collect
+from xltv.errors import EXIT_NO_FILES, EXIT_OK, EXIT_UPLOAD_FAILED, CollectError, UploadError
+from xltv.outputs import (
+    UploadReport,
+    end_group,
+    human_size,
+    in_github_actions,
+    output_values,
+    start_group,
+    summary_markdown,
+    write_dotenv,
+    write_github_outputs,
+    write_summary,
+)
+from xltv.plan import Plan, Upload
+from xltv.transport import Connection, Sender, import_url, write_body
+
+log = logging.getLogger(__name__)
+
+
+def tool_files(plan: Plan, environ: Mapping[str, str]) -> list[str]:
+    """Return the files this run writes, which are never collected."""
+    paths = [plan.output, plan.dotenv_file]
+    paths += [environ.get("GITHUB_OUTPUT"), environ.get("GITHUB_STEP_SUMMARY")]
+    return [path for path in paths if path]
+
+
+def log_files(files: list[ResultFile], github: bool) -> None:
+    if github:
+        start_group(f"{len(files)} result files")
+        for result in files:
+            log.info("  %s (%s)", result.name, human_size(result.size))
+        end_group()
+        return
+    for result in files:
+        log.debug("  %s (%s)", result.name, human_size(result.size))
+
+
+def run_one(
+    plan: Plan, upload: Upload, sender: Sender | None, environ: Mapping[str, str]
+) -> UploadReport:
+    """Collect, zip and send one upload; failures are recorded in the report."""
+    report = UploadReport(test_specification=upload.test_specification)
+    github = in_github_actions(environ)
+
+    # Collect.
+    patterns = ", ".join(upload.include)
+    if upload.exclude:
+        patterns += " excluding " + ", ".join(upload.exclude)
+    log.info("Collecting %s under %s", patterns, plan.root)
+    files = collect(plan.root, upload.selection, leave_out=tool_files(plan, environ))
+    report.files = len(files)
+    if not files:
+        report.status = "no-files"
+        report.reason = f"no file under {plan.root} matches {patterns}"
+        return report
+    total = sum(result.size for result in files)
+    log.info("Found %d files, %s", len(files), human_size(total))
+    log_files(files, github)
+    log.info("Metadata: %s", json.dumps(upload.metadata, ensure_ascii=False, sort_keys=True))
+
+    def make_body() -> MultipartBody:
+        return MultipartBody(upload.metadata, ZipStream(files, plan.compression_level))
+
+    # Dry run: build the body, send nothing.
+    if plan.dry_run:
+        body = make_body()
+        url = import_url(plan.server_url, upload.test_specification)
+        log.info("Dry run: would POST to %s", url)
+        log.info("  Authorization: Basic (user %s, password hidden)", plan.username or "unset")
+        log.info("  Content-Type: %s", body.content_type)
+        if plan.output:
+            size = write_body(body, plan.output)
+            log.info("Wrote the request body (%s) to %s", human_size(size), plan.output)
+        else:
+            for _chunk in body:
+                pass
+        report.bytes = body.archive.size
+        report.status = "dry-run"
+        log.info("Zip: %s; nothing was sent", human_size(report.bytes))
+        return report
+
+    # Send.
+    assert sender is not None
+    started = time.monotonic()
+    bodies: list[MultipartBody] = []
+
+    def tracked_body() -> MultipartBody:
+        bodies.append(make_body())
+        return bodies[-1]
+
+    try:
+        answer = sender.send(tracked_body, upload.test_specification)
+    except UploadError as error:
+        report.status = error.status
+        report.reason = str(error)
+        report.bytes = bodies[-1].archive.size if bodies else 0
+        return report
+    except CollectError as error:
+        report.reason = str(error)
+        return report
+
+    report.bytes = bodies[-1].archive.size
+    report.status = "imported"
+    report.test_run_ids = answer.test_run_ids
+    elapsed = time.monotonic() - started
+    log.info(
+        "Imported %d files (%s zipped) into %r as test run %s in %.1f s",
+        len(files),
+        human_size(report.bytes),
+        upload.test_specification,
+        ", ".join(answer.test_run_ids) or "(no id returned)",
+        elapsed,
+    )
+    return report
+
+
+def exit_code_of(plan: Plan, reports: list[UploadReport]) -> int:
+    """Return the exit code of the run: 0 imported, 1 failed, 3 no files found."""
+    code = EXIT_OK
+    for report in reports:
+        if report.status in ("failed", "no-new-results"):
+            if plan.fail_on_error:
+                log.error("%s", report.reason)
+                code = EXIT_UPLOAD_FAILED
+            else:
+                log.warning("%s (fail-on-error is false, so the step passes)", report.reason)
+        elif report.status == "no-files":
+            if plan.if_no_files_found == "error":
+                log.error(
+                    "%s; check include and root, or set if-no-files-found to warn or ignore",
+                    report.reason,
+                )
+                code = code or EXIT_NO_FILES
+            elif plan.if_no_files_found == "warn":
+                log.warning("%s; nothing was sent", report.reason)
+    return code
+
+
+def run(plan: Plan, environ: Mapping[str, str]) -> int:
+    """Run every upload of the plan, write the CI outputs, and return the exit code."""
+    for warning in plan.warnings:
+        log.warning("%s", warning)
+    log.info("CI system: %s", plan.provider_name)
+
+    sender = None
+    if not plan.dry_run:
+        sender = Sender(
+            Connection(
+                server_url=plan.server_url,
+                username=plan.username,
+                password=plan.password,
+                connect_timeout=plan.connect_timeout,
+                read_timeout=plan.read_timeout,
+                total_timeout=plan.timeout,
+                retries=plan.retries,
+                max_retry_wait=plan.max_retry_wait,
+                chunked=plan.chunked,
+                proxy=plan.proxy,
+                verify=plan.verify,
+            )
+        )
+    reports = []
+    try:
+        for upload in plan.uploads:
+            reports.append(run_one(plan, upload, sender, environ))
+    finally:
+        if sender is not None:
+            sender.close()
+
+    code = exit_code_of(plan, reports)
+    write_outputs(plan, reports, environ)
+    return code
+
+
+def write_outputs(plan: Plan, reports: list[UploadReport], environ: Mapping[str, str]) -> None:
+    """Write step outputs, the job summary and the dotenv file; failures here are warnings."""
+    values = output_values(reports)
+    targets = [
+        ("GITHUB_OUTPUT", environ.get("GITHUB_OUTPUT"), write_github_outputs),
+        ("dotenv-file", plan.dotenv_file, write_dotenv),
+    ]
+    for what, path, write in targets:
+        if not path:
+            continue
+        try:
+            write(path, values)
+        except OSError as error:
+            log.warning("Cannot write the outputs to %s (%s): %s", path, what, error.strerror)
+
+    summary_path = environ.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        try:
+            write_summary(summary_path, summary_markdown(plan.server_url, reports))
+        except OSError as error:
+            log.warning("Cannot write the job summary to %s: %s", summary_path, error.strerror)
