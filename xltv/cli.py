@@ -61,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
             options.update(
                 action="append", metavar="KEY=VALUE" if setting.kind == "metadata" else "PATTERNS"
             )
-        elif setting.default is not None:
+        elif setting.kind == "choice":
+            options.update(metavar="|".join(setting.choices))
+        if setting.default is not None and setting.kind != "boolean":
             options["help"] += f" (default: {setting.default})"
         upload.add_argument(setting.flag, dest=setting.name, **options)
 

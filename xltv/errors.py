@@ -2,13 +2,13 @@
 
     XltvError                  exit 1
     ├── SettingsError          exit 2: a setting, config file or providers file is invalid
-    ├── NoFilesFound           exit 3: the include patterns matched no file
     ├── CollectError           exit 1: a file could not be read while zipping
     └── UploadError            exit 1: the request failed or the server rejected it
-        └── ServerAnswer       exit 1: the server answered with an error status
+        └── ServerResponseError  exit 1: the server responded with an error status
 
 Errors from requests, zipfile, YAML and jsonschema are translated into these where they
 happen, with `raise ... from`, so that `cli.main` maps exceptions to exit codes in one place.
+No files found is not an exception: it is a status of the upload's report, exit code 3.
 """
 
 EXIT_OK = 0
@@ -29,12 +29,6 @@ class SettingsError(XltvError):
     exit_code = EXIT_INVALID_SETTINGS
 
 
-class NoFilesFound(XltvError):
-    """The include patterns matched no file under the root."""
-
-    exit_code = EXIT_NO_FILES
-
-
 class CollectError(XltvError):
     """A collected file vanished or could not be read. No complete import was sent."""
 
@@ -45,8 +39,8 @@ class UploadError(XltvError):
     status = "failed"
 
 
-class ServerAnswer(UploadError):
-    """The server answered with a status other than 200."""
+class ServerResponseError(UploadError):
+    """The server responded with a status other than 200."""
 
     def __init__(self, message: str, http_status: int) -> None:
         super().__init__(message)

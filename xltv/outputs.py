@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class UploadReport:
-    """What one upload did, for outputs and the summary."""
+    """The result of one upload, for the outputs and the job summary."""
 
     test_specification: str
     status: str = "failed"  # imported, no-new-results, no-files, failed or dry-run

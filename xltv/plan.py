@@ -17,7 +17,7 @@ from xltv.collect import Selection, relative_pattern, split_patterns
 from xltv.config import DEFAULT_CONFIG_NAME, load_config
 from xltv.errors import SettingsError
 from xltv.metadata import check_keys, detect, detect_metadata, load_providers
-from xltv.settings import SETTINGS_BY_NAME, Sources, default_root, resolve
+from xltv.settings import SETTINGS_BY_NAME, Sources, Value, default_root, resolve
 
 
 @dataclass
@@ -176,6 +176,26 @@ def require(sources: Sources, name: str, why: str = "") -> str:
     return str(value)
 
 
+def trusted_certificates(sources: Sources) -> bool | str:
+    """Return the CA file to trust: ca-bundle, REQUESTS_CA_BUNDLE, SSL_CERT_FILE, or True
+    for the certifi bundle that requests ships."""
+    value = sources.lookup("ca-bundle")
+    if value is None:
+        for variable in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+            if sources.environ.get(variable, "").strip():
+                value = Value(sources.environ[variable].strip(), f"variable {variable}")
+                break
+    if value is None:
+        return True
+    path = str(value.raw).strip()
+    if not os.path.exists(path):
+        raise SettingsError(
+            f"invalid ca-bundle {path!r} from {value.source}: file not found; set it to a "
+            "PEM file of the CA certificates that signed the server's certificate"
+        )
+    return path
+
+
 def find_config(sources: Sources, root: str) -> Path | None:
     explicit = resolve(sources, "config")
     if explicit:
@@ -214,10 +234,7 @@ def make_plan(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Plan:
             " (in a pull request from a fork, secrets are not passed to the workflow)",
         )
     insecure = bool(resolve(sources, "insecure"))
-    ca_bundle = resolve(sources, "ca-bundle")
-    if ca_bundle and not os.path.isfile(ca_bundle):
-        raise SettingsError(f"invalid ca-bundle {ca_bundle!r}: file not found")
-    verify: bool | str = False if insecure else (ca_bundle or True)
+    verify: bool | str = False if insecure else trusted_certificates(sources)
 
     # Metadata from the CI system, then the user's.
     providers_file = resolve(sources, "providers")

@@ -1,7 +1,7 @@
 """A local stand-in for the XL TestView import API, for demos and tests. It is not XL TestView.
 
 It serves the endpoints the client uses, checks Basic auth, parses import requests strictly
-and answers 400 with the server's error JSON on any deviation from the protocol:
+and responds 400 with the server's error JSON on any deviation from the protocol:
 multipart/mixed with exactly two parts, `application/json; charset=utf-8` then
 `application/zip`. Each accepted import is stored as a run folder under the data folder:
 
@@ -10,7 +10,7 @@ multipart/mixed with exactly two parts, `application/json; charset=utf-8` then
     DATA/runs/<test-run-id>/results.zip     the zip part, byte for byte
     DATA/runs/<test-run-id>/files/...       the zip's files
 
-Like the real server it answers 304 to results it already has and 422 to an empty zip.
+Like the real server, it responds 304 to results it already has and 422 to an empty zip.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ MAX_BODY = 8 * 1024**3
 
 
 class ProtocolError(Exception):
-    """The request deviates from the import protocol; answered with an error status."""
+    """The request deviates from the import protocol; the server responds with this status."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -78,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--run-id-format",
         choices=("string", "array"),
         default="string",
-        help="answer testRunId as a string (as the Jenkins plugin's mock) or an array (as "
+        help="return testRunId as a string (as the Jenkins plugin's mock) or an array (as "
         "the public API docs)",
     )
 
@@ -356,7 +356,7 @@ class Handler(BaseHTTPRequestHandler):
         }
         run_id = self.server.store.add(test_specification, metadata, zip_bytes, archive, request)
         if run_id is None:
-            log.info("No new results for %r; answered 304", test_specification)
+            log.info("No new results for %r; responded 304", test_specification)
             self.send_error_json(304, "")
             return
         log.info(

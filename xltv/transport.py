@@ -1,4 +1,4 @@
-"""Send the import request and turn the server's answer into a result or an UploadError.
+"""Send the import request and turn the server's response into a result or an UploadError.
 
 The request follows the XL TestView import API:
 `POST {server}/api/internal/import/{testSpecificationId}` with Basic auth, a JSON Accept
@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from xltv import __version__
-from xltv.errors import ServerAnswer, UploadError
+from xltv.errors import ServerResponseError, UploadError
 
 if TYPE_CHECKING:
     import requests
@@ -40,7 +40,7 @@ USER_AGENT = f"xltv/{__version__}"
 
 @dataclass(frozen=True)
 class Connection:
-    """Where and how to connect, shared by every request of a run."""
+    """Connection settings, shared by every request of a run."""
 
     server_url: str
     username: str
@@ -59,7 +59,7 @@ class Connection:
 
 
 @dataclass
-class Answer:
+class ImportResult:
     """The result of a successful import."""
 
     test_run_ids: list[str]
@@ -121,10 +121,10 @@ def backoff(attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
-def describe_answer(
+def describe_status(
     status: int, body: str, connection: Connection, test_specification: str, url: str
 ) -> str:
-    """Explain an error status in the user's terms."""
+    """Explain an error status in the user's terms: the cause and what to check."""
     server_message = server_error_message(body)
     if status == 304:
         return (
@@ -157,7 +157,7 @@ def describe_answer(
             f"the server could not process the results (HTTP 422): {server_message}; check "
             "that the include patterns match every file the test tool needs"
         )
-    return f"unexpected answer HTTP {status} from {url}: {first_line(body)}"
+    return f"unexpected response HTTP {status} from {url}: {first_line(body)}"
 
 
 def server_error_message(body: str) -> str:
@@ -172,19 +172,22 @@ def server_error_message(body: str) -> str:
 
 
 def read_test_run_ids(body: str, status: int) -> list[str]:
-    """Read testRunId from a 200 answer: a string or an array of strings."""
+    """Read testRunId from a 200 response: a string, or an array whose first item is used."""
     try:
         document = json.loads(body)
     except ValueError:
         raise UploadError(
-            f"the server answered HTTP {status} but the body is not JSON: {first_line(body)}; "
-            "a proxy may have answered instead of XL TestView, so check the server URL"
+            f"the server responded with HTTP {status} but the body is not JSON: "
+            f"{first_line(body)}; a proxy may have responded instead of XL TestView, so check "
+            "the server URL"
         ) from None
     value = document.get("testRunId") if isinstance(document, dict) else None
     if isinstance(value, str):
         return [value]
-    if isinstance(value, list):
-        return [str(item) for item in value]
+    if isinstance(value, list) and value:
+        if len(value) > 1:
+            log.info("The server returned %d test run ids; using the first", len(value))
+        return [str(value[0])]
     log.warning("The server imported the results but sent no testRunId: %s", first_line(body))
     return []
 
@@ -198,9 +201,11 @@ class Sender:
         self.connection = connection
         self.session = requests.Session()
         self.session.headers.clear()
-        if connection.proxy:
-            self.session.proxies = {"http": connection.proxy, "https": connection.proxy}
-        self.session.verify = connection.verify
+        # Proxies and verify go with each request: requests lets the environment's
+        # HTTPS_PROXY and REQUESTS_CA_BUNDLE override the session's own values.
+        self.proxies = (
+            {"http": connection.proxy, "https": connection.proxy} if connection.proxy else None
+        )
 
     def close(self) -> None:
         self.session.close()
@@ -213,7 +218,7 @@ class Sender:
             "Content-Type": body.content_type,
         }
 
-    def send(self, make_body: Callable[[], MultipartBody], test_specification: str) -> Answer:
+    def send(self, make_body: Callable[[], MultipartBody], test_specification: str) -> ImportResult:
         """Send the import, retrying what can be retried, until the total timeout."""
         import requests
 
@@ -246,10 +251,10 @@ class Sender:
                 status = response.status_code
                 text = response.text
                 response.close()
-                log.info("Answer: HTTP %s from %s", status, url)
+                log.info("Response: HTTP %s from %s", status, url)
 
                 if status == 200:
-                    return Answer(read_test_run_ids(text, status), status, attempt)
+                    return ImportResult(read_test_run_ids(text, status), status, attempt)
                 if status in (307, 308):
                     redirects += 1
                     url = self.follow(url, response.headers.get("Location", ""), redirects)
@@ -271,12 +276,12 @@ class Sender:
                     attempt -= 1
                     continue
                 if status not in RETRIED_STATUSES:
-                    message = describe_answer(status, text, connection, test_specification, url)
+                    message = describe_status(status, text, connection, test_specification, url)
                     if status == 413:
                         message += f"; the zip was {body.archive.size} bytes"
                     if status == 304 and attempt > 1:
                         message += " (an earlier attempt that failed may have imported them)"
-                    raise ServerAnswer(message, status)
+                    raise ServerResponseError(message, status)
 
                 reason = f"HTTP {status}"
                 wait = retry_after(response)
@@ -317,16 +322,19 @@ class Sender:
         )
         headers = self.headers(body)
         log.info("Sending to %s", url)
+        options: dict[str, Any] = {
+            "headers": headers,
+            "timeout": timeout,
+            "allow_redirects": False,
+            "verify": self.connection.verify,
+            "proxies": self.proxies,
+        }
         if chunked:
-            return self.session.post(
-                url, data=iter(body), headers=headers, timeout=timeout, allow_redirects=False
-            )
+            return self.session.post(url, data=iter(body), **options)
 
         with spooled(body) as (spool, length):
             headers["Content-Length"] = str(length)
-            return self.session.post(
-                url, data=spool, headers=headers, timeout=timeout, allow_redirects=False
-            )
+            return self.session.post(url, data=spool, **options)
 
     def follow(self, url: str, location: str, redirects: int) -> str:
         """Return the target of a 307 or 308, which gets the whole body again."""

@@ -100,7 +100,7 @@ def run_one(
         return bodies[-1]
 
     try:
-        answer = sender.send(tracked_body, upload.test_specification)
+        result = sender.send(tracked_body, upload.test_specification)
     except UploadError as error:
         report.status = error.status
         report.reason = str(error)
@@ -112,14 +112,14 @@ def run_one(
 
     report.bytes = bodies[-1].archive.size
     report.status = "imported"
-    report.test_run_ids = answer.test_run_ids
+    report.test_run_ids = result.test_run_ids
     elapsed = time.monotonic() - started
     log.info(
         "Imported %d files (%s zipped) into %r as test run %s in %.1f s",
         len(files),
         human_size(report.bytes),
         upload.test_specification,
-        ", ".join(answer.test_run_ids) or "(no id returned)",
+        ", ".join(result.test_run_ids) or "(no id returned)",
         elapsed,
     )
     return report
