@@ -267,6 +267,8 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
             if name not in found:
                 found[name] = ResultFile(path, name, file_stat.st_size)
 
+    # The cache holds a key per folder walked; free it before the caller zips the files.
+    reaches.cache_clear()
     return [found[name] for name in sorted(found)]
 
 
