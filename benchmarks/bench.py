@@ -28,6 +28,7 @@ import random
 import re
 import shlex
 import shutil
+import signal
 import socketserver
 import statistics
 import subprocess
@@ -811,9 +812,15 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def stop_on_terminate(signal_number: int, frame: object) -> None:
+    raise SystemExit(f"bench: stopped by signal {signal_number}")
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     check_tools()
+    # A plain kill then still runs the clean-up below.
+    signal.signal(signal.SIGTERM, stop_on_terminate)
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="xltv-bench-"))
     (work / "logs").mkdir()

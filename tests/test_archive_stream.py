@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import os
 import random
+import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from xltv.archive import CHUNK_SIZE, ZipStream
+from xltv import archive
+from xltv.archive import AHEAD_FILES, AHEAD_MAX_FILE, AHEAD_MIN_FILE, CHUNK_SIZE, ZipStream
 from xltv.collect import ResultFile
 
 
@@ -51,6 +53,7 @@ def make_files(root: Path) -> list[ResultFile]:
     rng = random.Random(7)
     words = [f"word{index}" for index in range(300)]
     sizes = [0, 1, 100, 70_000, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE + 17]
+    sizes += [AHEAD_MAX_FILE, AHEAD_MAX_FILE + 1]
     sizes += [rng.randint(0, 40_000) for _ in range(60)]
     files = []
     for index, size in enumerate(sizes):
@@ -72,6 +75,43 @@ def test_stream_same_as_zipfile(tmp_path: Path, level: int) -> None:
     streamed = b"".join(ZipStream(files, level))
 
     assert streamed == reference_zip(files, level)
+
+
+@pytest.mark.parametrize("workers", [0, 1, 2, 4])
+def test_stream_same_with_any_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    files = make_files(tmp_path)
+    monkeypatch.setattr(archive, "deflate_workers", lambda level: workers)
+
+    streamed = b"".join(ZipStream(files, 6))
+
+    assert streamed == reference_zip(files, 6)
+
+
+def test_stream_more_files_than_window(tmp_path: Path) -> None:
+    files = []
+    for index in range(3 * AHEAD_FILES + 5):
+        path = tmp_path / f"r{index:04}.xml"
+        cases = "<testcase/>" * (AHEAD_MIN_FILE // 11 + index % 50)
+        path.write_text(f"<testsuite name='s{index}'>{cases}</testsuite>")
+        files.append(ResultFile(path=str(path), name=path.name, size=path.stat().st_size))
+
+    streamed = b"".join(ZipStream(files, 6))
+
+    assert streamed == reference_zip(files, 6)
+
+
+def test_stream_file_grown_since_collected(tmp_path: Path) -> None:
+    files = make_files(tmp_path)[:3]
+    grown = Path(files[1].path)
+    grown.write_bytes(b"<testcase/>" * (AHEAD_MAX_FILE // 5))
+    # The size recorded at collection is small, so the pool reads the file first.
+    assert files[1].size < AHEAD_MAX_FILE
+
+    streamed = b"".join(ZipStream(files, 6))
+
+    assert streamed == reference_zip(files, 6)
 
 
 def test_stream_same_on_every_iteration(tmp_path: Path) -> None:
@@ -108,3 +148,18 @@ def test_stream_keeps_file_times(tmp_path: Path) -> None:
     streamed = b"".join(ZipStream(files, 6))
 
     assert streamed == reference_zip(files, 6)
+
+
+def test_reader_stopping_early_ends_pool(tmp_path: Path) -> None:
+    files = []
+    for index in range(40):
+        path = tmp_path / f"r{index}.bin"
+        path.write_bytes(random.Random(index).randbytes(CHUNK_SIZE // 2))
+        files.append(ResultFile(path=str(path), name=path.name, size=CHUNK_SIZE // 2))
+    stream = iter(ZipStream(files, 6))
+
+    next(stream)
+    stream.close()  # type: ignore[attr-defined]
+
+    names = [thread.name for thread in threading.enumerate()]
+    assert not [name for name in names if name.startswith(("xltv-zip", "xltv-deflate"))]
