@@ -13,7 +13,10 @@ RUN python3 -m venv /opt/xltv \
     && rm -rf /opt/xltv/share /opt/xltv/bin/activate*
 
 FROM ${BASE_IMAGE}
-ENV PYTHONUNBUFFERED=1
+# `xltv` on the PATH for GitLab jobs, which run `xltv upload` from a shell. The whole value
+# is spelled out because an imported base image may set no PATH to extend.
+ENV PYTHONUNBUFFERED=1 \
+    PATH=/opt/xltv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 COPY --from=build /opt/xltv /opt/xltv
 COPY entrypoint.py /usr/local/lib/xltv/entrypoint.py
 # GitHub runs Docker actions as root with --workdir /github/workspace, so the image sets

@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+GITLAB_CI_LOCAL := .tools/node_modules/.bin/gitlab-ci-local
 
-.PHONY: demo test lint lint-ci test-container bench clean
+.PHONY: demo test lint lint-ci lint-gitlab test-container bench clean
 
 $(BIN)/xltv: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +20,7 @@ lint: $(BIN)/xltv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint lint-ci
+test: lint lint-ci lint-gitlab $(GITLAB_CI_LOCAL)
 	$(BIN)/pytest -q
 
 # Tools for the action's files and the container tests, pinned because their bundled
@@ -35,13 +36,23 @@ lint-ci: $(BIN)/hadolint
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows \
 		examples/github/*.yml tests/container/workflows/*.yml
 
+# gitlab-ci-local runs the GitLab templates in the tests; 4.74 and newer crash on Node 20.
+$(GITLAB_CI_LOCAL): .ci/install-gitlab-ci-local
+	.ci/install-gitlab-ci-local
+
+lint-gitlab: $(BIN)/hadolint
+	$(BIN)/python .ci/lint_gitlab_templates.py
+
 # Starts a private Docker engine (installing docker.io and debootstrap where missing),
 # runs the tests marked `container` against it, and stops the engine again.
 XLTV_DOCKER_DIR ?= /var/cache/xltv-docker
 export XLTV_DOCKER_DIR
 test-container: $(BIN)/hadolint
 	.ci/docker-up
-	DOCKER_HOST=unix://$(XLTV_DOCKER_DIR)/docker.sock $(BIN)/pytest -m container -v; \
+	DOCKER_HOST=unix://$(XLTV_DOCKER_DIR)/docker.sock \
+		XLTV_TEST_IMAGE=$${XLTV_TEST_IMAGE:-xltv-action:test} \
+		XLTV_BASE_IMAGE=$${XLTV_BASE_IMAGE:-local/debian-python:bookworm} \
+		$(BIN)/pytest -m container -v; \
 		status=$$?; .ci/docker-down; exit $$status
 
 clean:

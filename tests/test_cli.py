@@ -190,7 +190,7 @@ def test_unknown_flag_exits_2(results: Path) -> None:
     result = run_xltv("upload", "--password", "x", env=clean_env())
 
     assert result.code == 2
-    assert "unrecognized arguments: --password" in result.stderr
+    assert "the password cannot be a flag" in result.stderr
 
 
 def test_dry_run_sends_nothing(stand_in: StandIn, results: Path, tmp_path: Path) -> None:
@@ -415,3 +415,13 @@ def test_metadata_json_is_utf8(stand_in: StandIn, results: Path) -> None:
     assert stand_in.runs()[0]["metadata"]["owner"] == "Zoë Müller"
     stored = (stand_in.data / "runs" / stand_in.runs()[0]["id"] / "metadata.json").read_text()
     assert json.loads(stored)["owner"] == "Zoë Müller"
+
+
+def test_dotenv_file_on_invalid_settings(results: Path, tmp_path: Path) -> None:
+    dotenv = tmp_path / "xltv.env"
+    env = clean_env(XLTV_DOTENV_FILE=str(dotenv))
+
+    result = run_xltv("upload", "--root", str(results), env=env)
+
+    assert result.code == 2
+    assert "XLTV_STATUS=failed" in dotenv.read_text().splitlines()

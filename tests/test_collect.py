@@ -122,15 +122,27 @@ def test_walk_prunes_folders_no_include_reaches(tmp_path: Path) -> None:
 
 
 def test_collect_follows_links_inside_root(tmp_path: Path) -> None:
-    make_tree(tmp_path, "real/TEST-a.xml")
+    make_tree(tmp_path, "real/TEST-a.xml", "real/other/TEST-b.xml")
     os.symlink(tmp_path / "real", tmp_path / "linked")
-    os.symlink(tmp_path / "real" / "TEST-a.xml", tmp_path / "TEST-link.xml")
+    os.symlink(tmp_path / "real" / "other" / "TEST-b.xml", tmp_path / "TEST-link.xml")
 
-    assert names(tmp_path, ["**/*.xml"]) == [
+    assert names(tmp_path, ["linked/*.xml", "TEST-link.xml"]) == [
         "TEST-link.xml",
         "linked/TEST-a.xml",
-        "real/TEST-a.xml",
     ]
+
+
+def test_collect_file_reached_twice_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
+    make_tree(tmp_path, "real/TEST-a.xml")
+    os.symlink(tmp_path / "real", tmp_path / "a-linked")
+    os.symlink(tmp_path / "real" / "TEST-a.xml", tmp_path / "TEST-link.xml")
+    os.link(tmp_path / "real" / "TEST-a.xml", tmp_path / "real" / "TEST-hard.xml")
+
+    found = names(tmp_path, ["**/*.xml"])
+
+    assert found == ["real/TEST-a.xml"]
+    assert "Left out TEST-link.xml: the same file as real/TEST-a.xml" in caplog.text
 
 
 def test_collect_skips_links_outside_root(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from xltv import __version__
-from xltv.errors import EXIT_UPLOAD_FAILED, XltvError
+from xltv.errors import EXIT_UPLOAD_FAILED, SettingsError, XltvError
 from xltv.settings import SETTINGS, SETTINGS_BY_NAME
 
 log = logging.getLogger("xltv")
@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         if setting.default is not None and setting.kind != "boolean":
             options["help"] += f" (default: {setting.default})"
         upload.add_argument(setting.flag, dest=setting.name, **options)
+    # A password on the command line ends up in logs and process lists. This hidden flag
+    # lets the error explain that without argparse echoing the value.
+    upload.add_argument("--password", dest="password_flag", help=argparse.SUPPRESS)
 
     serve = commands.add_parser(
         "serve",
@@ -102,7 +105,7 @@ def run_upload(arguments: argparse.Namespace, environ: Mapping[str, str]) -> int
     from xltv.outputs import configure_logging, in_github_actions, mask
 
     github = in_github_actions(environ)
-    secret = secret_of(environ)
+    secret = secret_of(environ) or (arguments.password_flag or "").strip()
     if github and secret:
         mask(secret)
     verbose = environ.get("RUNNER_DEBUG") == "1" or str(arguments.verbose).lower() == "true"
@@ -115,22 +118,38 @@ def run_upload(arguments: argparse.Namespace, environ: Mapping[str, str]) -> int
     from xltv.upload import run
 
     try:
+        if arguments.password_flag is not None:
+            raise SettingsError(
+                "the password cannot be a flag, because command lines end up in logs; pass "
+                "it as a secret through the password input or the XLTV_PASSWORD variable"
+            )
         plan = make_plan(flag_values(arguments), environ)
         if plan.verbose:
             log.setLevel(logging.DEBUG)
         return run(plan, environ)
     except XltvError as error:
         log.error("%s", error)
-        report_failure(str(error), environ)
+        report_failure(str(error), flag_values(arguments), environ)
         return error.exit_code
 
 
-def report_failure(reason: str, environ: Mapping[str, str]) -> None:
-    """Write outputs and the summary of a run that stopped before any upload."""
-    from xltv.outputs import UploadReport, output_values, write_github_outputs, write_summary
+def report_failure(reason: str, flags: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """Write outputs, the dotenv file and the summary of a run that stopped before any upload,
+    so that later jobs and steps see status `failed` rather than nothing."""
+    from xltv.outputs import (
+        UploadReport,
+        output_values,
+        write_dotenv,
+        write_github_outputs,
+        write_summary,
+    )
+    from xltv.settings import Sources
 
     report = UploadReport(test_specification="-", reason=reason)
+    dotenv = Sources(flags=flags, environ=environ).lookup("dotenv-file")
     try:
+        if dotenv is not None:
+            write_dotenv(str(dotenv.raw).strip(), output_values([report]))
         if environ.get("GITHUB_OUTPUT"):
             write_github_outputs(environ["GITHUB_OUTPUT"], output_values([report]))
         if environ.get("GITHUB_STEP_SUMMARY"):

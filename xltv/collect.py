@@ -178,6 +178,11 @@ def inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
+def shown_name(relative: str) -> str:
+    """Return a name for messages, with undecodable bytes written as \\xNN."""
+    return relative.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def zip_name(relative: str) -> str:
     """Return the name stored in the zip: UTF-8, with undecodable bytes replaced."""
     if relative.isascii():
@@ -186,7 +191,7 @@ def zip_name(relative: str) -> str:
         relative.encode("utf-8")
     except UnicodeEncodeError:
         fixed = relative.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        log.warning("File name %r is not valid UTF-8; stored as %r", fixed, fixed)
+        log.warning("File name '%s' is not valid UTF-8; stored as %r", shown_name(relative), fixed)
         return fixed
     return relative
 
@@ -195,22 +200,30 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
     """Walk the root once and return the selected files, sorted by zip name.
 
     Symbolic links are followed only when their target is inside the root; a link to a
-    folder that was already walked is skipped, so loops end. `leave_out` holds real paths
-    of files the tool writes itself, which are never collected.
+    folder that was already walked is skipped, so loops end. A file reached by several
+    names (links, hard links) is collected once: under a name without a link if it has
+    one, else under the first name in sorted order. `leave_out` holds real paths of files
+    the tool writes itself, which are never collected.
     """
     real_root = os.path.realpath(root)
     if not os.path.isdir(real_root):
         raise SettingsError(f"invalid root {root!r}: not a folder; set root to the results folder")
     left_out = {os.path.realpath(path) for path in leave_out}
     found: dict[str, ResultFile] = {}
+    # The name on disk of each stored name that differs from it (undecodable bytes).
+    original_names: dict[str, str] = {}
+    # For each file, keyed by file_key(): the name it is kept under. Names reached through
+    # a link are also in linked_names. Both are lean because a walk may keep 100,000 files.
+    kept: dict[int, str] = {}
+    linked_names: set[str] = set()
     # Real paths of the folders entered through a link, so that a loop of links ends.
     linked_folders = {real_root}
 
-    pending: list[tuple[str, tuple[str, ...]]] = [(real_root, ())]
+    pending: list[tuple[str, tuple[str, ...], bool]] = [(real_root, (), False)]
     while pending:
-        folder, parts = pending.pop()
+        folder, parts, through_link = pending.pop()
         try:
-            entries = list(os.scandir(folder))
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as error:
             log.warning("Skipped folder %s: %s", "/".join(parts) or root, error.strerror)
             continue
@@ -224,7 +237,7 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
             if entry.is_dir(follow_symlinks=False):
                 entry_parts = (*parts, entry.name)
                 if selection.walks_into(entry_parts):
-                    pending.append((entry.path, entry_parts))
+                    pending.append((entry.path, entry_parts, through_link))
                 continue
 
             if not entry.is_symlink():
@@ -246,7 +259,7 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
                         continue
                     if selection.walks_into(entry_parts):
                         linked_folders.add(target)
-                        pending.append((target, entry_parts))
+                        pending.append((target, entry_parts, True))
                     continue
                 if not selection.selects(relative):
                     continue
@@ -264,12 +277,40 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
                 continue
 
             name = zip_name(relative)
-            if name not in found:
-                found[name] = ResultFile(path, name, file_stat.st_size)
+            if name in found:
+                # Only names with undecodable bytes can meet here, after replacement.
+                log.warning(
+                    "Left out %s: its name stored as %r is taken by %s",
+                    shown_name(relative),
+                    name,
+                    shown_name(original_names.get(name, name)),
+                )
+                continue
+            linked = through_link or entry.is_symlink()
+            key = file_key(file_stat)
+            if key in kept:
+                other = kept[key]
+                if (other in linked_names, other) <= (linked, name):
+                    log.info("Left out %s: the same file as %s", relative, other)
+                    continue
+                log.info("Left out %s: the same file as %s", other, relative)
+                del found[other]
+                linked_names.discard(other)
+            kept[key] = name
+            if linked:
+                linked_names.add(name)
+            found[name] = ResultFile(path, name, file_stat.st_size)
+            if name != relative:
+                original_names[name] = relative
 
     # The cache holds a key per folder walked; free it before the caller zips the files.
     reaches.cache_clear()
     return [found[name] for name in sorted(found)]
+
+
+def file_key(file_stat: os.stat_result) -> int:
+    """Return one integer for (device, inode), smaller in memory than the tuple."""
+    return (file_stat.st_dev << 64) | file_stat.st_ino
 
 
 def relative_pattern(pattern: str, root: str) -> str:

@@ -7,11 +7,12 @@ any request is sent, so a run with one bad upload sends nothing.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from xltv.collect import Selection, relative_pattern, split_patterns
 from xltv.config import DEFAULT_CONFIG_NAME, load_config
@@ -132,14 +133,21 @@ def merged_metadata(sources: Sources, entry: Mapping[str, Any] | None) -> dict[s
 
 def check_server_url(value: str) -> str:
     """Reject URLs that are not http(s), have no host, or carry credentials."""
-    parts = urlsplit(value)
-    if parts.password is not None or "@" in parts.netloc:
-        shown = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    # Looked for before parsing, because `user:password@host` without a scheme parses as
+    # scheme `user`, and the message must not show the password.
+    authority = value.split("://", 1)[-1].lstrip("/").split("/", 1)[0]
+    if "@" in authority:
+        raise credentials_in_url(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (reading it raises ValueError for a port that is invalid)
+    except ValueError as error:
         raise SettingsError(
-            f"invalid server-url {shown}: it contains credentials; remove the user:password@ "
-            "part and pass the user as username and the password as a secret through the "
-            "password input or XLTV_PASSWORD"
-        )
+            f"invalid server-url {value!r}: {error}; expected an http:// or https:// URL such "
+            "as https://xltestview.example.com/xltv"
+        ) from None
+    if parts.password is not None or "@" in parts.netloc:
+        raise credentials_in_url(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError(
             f"invalid server-url {value!r}; expected an http:// or https:// URL such as "
@@ -151,6 +159,17 @@ def check_server_url(value: str) -> str:
             "base URL of XL TestView, with its context path if it has one"
         )
     return value
+
+
+def credentials_in_url(value: str) -> SettingsError:
+    """Return the error for a server URL with user:password@, shown without them."""
+    scheme, separator, _ = value.partition("://")
+    prefix = scheme + separator if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme) else ""
+    return SettingsError(
+        f"invalid server-url {prefix}{value.rpartition('@')[2]}: it contains credentials; "
+        "remove the user:password@ part and pass the user as username and the password as a secret "
+        "through the password input or XLTV_PASSWORD"
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -235,6 +254,11 @@ def make_plan(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Plan:
     server_url = check_server_url(require(sources, "server-url"))
     username = resolve(sources, "username")
     password = resolve(sources, "password")
+    if username and ":" in username:
+        raise SettingsError(
+            f"invalid username {username!r}: Basic authentication cannot carry a user name "
+            "with a colon, because the server splits user and password at the first colon"
+        )
     if not dry_run:
         username = require(sources, "username")
         password = require(

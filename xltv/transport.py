@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import html
 import json
 import logging
 import random
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -91,8 +93,19 @@ def host_of(url: str) -> str:
     return parts.netloc.rpartition("@")[2].lower()
 
 
+HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+HTML_TAG = re.compile(r"<[^>]*>")
+
+
 def first_line(text: str, limit: int = 200) -> str:
-    """Return the first non-blank line of a body, shortened, for messages."""
+    """Return the first non-blank line of a body, shortened, for messages.
+
+    An HTML page, as proxies send, is given by its title, or by its text without tags.
+    """
+    if text.lstrip()[:1] == "<" and re.search(r"<(html|!doctype html)", text, re.IGNORECASE):
+        title = HTML_TITLE.search(text)
+        text = title.group(1) if title and title.group(1).strip() else HTML_TAG.sub("\n", text)
+        text = html.unescape(text)
     for line in text.splitlines():
         if line.strip():
             line = line.strip()
@@ -115,9 +128,13 @@ def retry_after(response: requests.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def backoff(attempt: int) -> float:
-    """Return an exponential backoff with full jitter for the given attempt (1-based)."""
-    ceiling = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempt - 1))
+def backoff(attempt: int, max_wait: float) -> float:
+    """Return an exponential backoff with jitter for the given attempt (1-based).
+
+    The wait is drawn from the upper half of the exponential step, and never exceeds
+    `max_wait` (the max-retry-wait setting), which is the longest wait before any retry.
+    """
+    ceiling = min(BACKOFF_MAX, max_wait, BACKOFF_BASE * 2 ** (attempt - 1))
     return random.uniform(ceiling / 2, ceiling)
 
 
@@ -206,9 +223,26 @@ class Sender:
         self.proxies = (
             {"http": connection.proxy, "https": connection.proxy} if connection.proxy else None
         )
+        if connection.verify is False:
+            # The plan warns once per run; urllib3 would add a warning to every request.
+            import urllib3
+
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
     def close(self) -> None:
         self.session.close()
+
+    def redact(self, text: str) -> str:
+        """Hide the password, plain or inside a Basic token, in a body a server sent back.
+
+        A proxy's debugging page or a server's error may echo the request's credentials.
+        """
+        connection = self.connection
+        token = basic_auth(connection.username, connection.password).removeprefix("Basic ")
+        for secret in (token, connection.password):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
 
     def headers(self, body: MultipartBody) -> dict[str, str]:
         return {
@@ -236,6 +270,9 @@ class Sender:
             wait: float | None = None
             try:
                 response = self.post(url, body, chunked, deadline)
+                status = response.status_code
+                text = self.redact(response.text)
+                response.close()
             except requests.exceptions.Timeout as error:
                 reason = f"timed out ({type(error).__name__})"
             except requests.exceptions.SSLError as error:
@@ -247,10 +284,11 @@ class Sender:
                 reason = f"proxy error: {short_error(error)}"
             except requests.exceptions.ConnectionError as error:
                 reason = f"connection failed: {short_error(error)}"
+            except requests.exceptions.ChunkedEncodingError as error:
+                reason = f"the answer was cut off: {short_error(error)}"
+            except requests.exceptions.RequestException as error:
+                raise UploadError(f"the request to {url} failed: {short_error(error)}") from None
             else:
-                status = response.status_code
-                text = response.text
-                response.close()
                 log.info("Response: HTTP %s from %s", status, url)
 
                 if status == 200:
@@ -283,7 +321,7 @@ class Sender:
                         message += " (an earlier attempt that failed may have imported them)"
                     raise ServerResponseError(message, status)
 
-                reason = f"HTTP {status}"
+                reason = f"HTTP {status}: {first_line(text)}"
                 wait = retry_after(response)
                 if wait is not None and wait > connection.max_retry_wait:
                     raise UploadError(
@@ -295,7 +333,7 @@ class Sender:
             if attempt > connection.retries:
                 raise UploadError(f"upload to {url} failed after {attempt} attempts: {reason}")
             if wait is None:
-                wait = backoff(attempt)
+                wait = backoff(attempt, connection.max_retry_wait)
             if time.monotonic() + wait > deadline:
                 raise UploadError(
                     f"upload to {url} failed: {reason}, and the next retry would pass the "

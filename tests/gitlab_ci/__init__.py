@@ -1,0 +1,1 @@
+"""Tests of the GitLab component and classic include, run by gitlab-ci-local."""
