@@ -26,6 +26,8 @@ INCLUDES = (
     "?/**/x.txt",
     "**/build/*",
     "!**/b/**",
+    "**/**/*.xml",
+    "**/a",
 )
 EXCLUDES = (
     "**/node_modules/**",
@@ -36,6 +38,9 @@ EXCLUDES = (
     "**/.hidden/**",
     "*/*/TEST-*",
     "**",
+    "a/**/**",
+    "**/**",
+    "*/",
 )
 
 
@@ -74,7 +79,7 @@ trees = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     files=trees,
     include=st.lists(st.sampled_from(INCLUDES), min_size=1, max_size=3),
