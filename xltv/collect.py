@@ -75,14 +75,6 @@ class Pattern:
         self.folder_regex: re.Pattern[str] | None = None
         if len(self.segments) >= 2 and self.segments[-1] == "**":
             self.folder_regex = re.compile(to_regex(self.segments[:-1]), re.DOTALL)
-        # `**/NAME` matches a path exactly when the path's last segment matches NAME.
-        self.name_regex: re.Pattern[str] | None = None
-        if len(self.segments) == 2 and self.segments[0] == "**" and self.segments[1] != "**":
-            self.name_regex = segment_regex(self.segments[1])
-        # `PREFIX/**`, where PREFIX does not end in `**`, matches a file exactly when one of
-        # its folders matches PREFIX. As an exclude pattern, covers_whole then keeps the walk
-        # out of every folder that holds such a file, so files reached need no check.
-        self.excluded_by_walk = self.folder_regex is not None and self.segments[-2] != "**"
 
     def matches(self, path: str) -> bool:
         return self.regex.fullmatch(path) is not None
@@ -144,27 +136,13 @@ class Selection:
     include: list[Pattern]
     exclude: list[Pattern]
     # One alternation per list, so selecting a file runs two regex matches, not one per
-    # pattern.
+    # pattern; fullmatch of (?:A)|(?:B) succeeds when A or B matches the whole name.
     include_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     exclude_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    # For selects_reached: includes split into those that need only the file name and the
-    # others, and the excludes that the walk does not apply by itself.
-    include_name_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    include_path_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    reached_exclude_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.include_regex = alternation(pattern.regex for pattern in self.include)
-        self.exclude_regex = alternation(pattern.regex for pattern in self.exclude)
-        self.include_name_regex = alternation(
-            pattern.name_regex for pattern in self.include if pattern.name_regex is not None
-        )
-        self.include_path_regex = alternation(
-            pattern.regex for pattern in self.include if pattern.name_regex is None
-        )
-        self.reached_exclude_regex = alternation(
-            pattern.regex for pattern in self.exclude if not pattern.excluded_by_walk
-        )
+        self.include_regex = alternation(self.include)
+        self.exclude_regex = alternation(self.exclude)
 
     @classmethod
     def parse(cls, include: list[str], exclude: list[str]) -> Selection:
@@ -182,20 +160,6 @@ class Selection:
             return False
         return self.exclude_regex is None or self.exclude_regex.fullmatch(name) is None
 
-    def selects_reached(self, relative: str, name: str) -> bool:
-        """Return selects(relative) for a file in a folder that walks_into accepted.
-
-        `name` is the last segment of `relative`. Matching the name alone is faster, and
-        a walk of 100,000 files asks this of each one.
-        """
-        if not (
-            (self.include_name_regex is not None and self.include_name_regex.fullmatch(name))
-            or (self.include_path_regex is not None and self.include_path_regex.fullmatch(relative))
-        ):
-            return False
-        exclude = self.reached_exclude_regex
-        return exclude is None or exclude.fullmatch(relative) is None
-
     def walks_into(self, folder: tuple[str, ...]) -> bool:
         if folder[-1] in NEVER_WALKED:
             return False
@@ -204,10 +168,10 @@ class Selection:
         return any(pattern.may_match_below(folder) for pattern in self.include)
 
 
-def alternation(regexes: Iterable[re.Pattern[str]]) -> re.Pattern[str] | None:
-    """Join regexes into one; fullmatch of (?:A)|(?:B) succeeds when A or B matches whole."""
-    sources = [f"(?:{regex.pattern})" for regex in regexes]
-    return re.compile("|".join(sources), re.DOTALL) if sources else None
+def alternation(patterns: list[Pattern]) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{pattern.regex.pattern})" for pattern in patterns), re.DOTALL)
 
 
 def inside(path: str, folder: str) -> bool:
@@ -277,7 +241,7 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
                 continue
 
             if not entry.is_symlink():
-                if not selection.selects_reached(relative, entry.name):
+                if not selection.selects(relative):
                     continue
                 path = entry.path
             else:
@@ -297,7 +261,7 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
                         linked_folders.add(target)
                         pending.append((target, entry_parts, True))
                     continue
-                if not selection.selects_reached(relative, entry.name):
+                if not selection.selects(relative):
                     continue
                 path = target
 
