@@ -33,9 +33,9 @@ from xltv.errors import CollectError
 CHUNK_SIZE = 256 * 1024
 QUEUE_CHUNKS = 4
 READ_SIZE = 1024 * 1024
-# Files from AHEAD_MIN_FILE to AHEAD_MAX_FILE bytes are deflated by the pool, at most
-# AHEAD_FILES files and AHEAD_BYTES of them ahead of the writer; the writer deflates the
-# others itself. Below 4 KiB, handing a file to the pool costs more time than it saves.
+# The pool deflates files from AHEAD_MIN_FILE to AHEAD_MAX_FILE bytes, at most AHEAD_FILES
+# files and AHEAD_BYTES of them ahead of the writer. The writer deflates the other files
+# itself, because below 4 KiB handing a file to the pool costs more time than it saves.
 AHEAD_MIN_FILE = 4 * 1024
 AHEAD_MAX_FILE = 2 * 1024 * 1024
 AHEAD_BYTES = 8 * 1024 * 1024
@@ -179,7 +179,7 @@ class Prepared:
 
 
 class Replay:
-    """Stands in for zipfile's compressor and returns deflate output made earlier."""
+    """A stand-in for zipfile's compressor that returns deflate output made earlier."""
 
     def __init__(self, deflated: bytes) -> None:
         self.deflated = deflated
@@ -244,8 +244,8 @@ def deflated_ahead(
 ) -> Iterator[tuple[ResultFile, Prepared | None]]:
     """Yield each file in order, with its Prepared form when the pool made one.
 
-    At most AHEAD_BYTES of small files are read ahead of the file being written, so memory
-    stays bounded; other files are left to write_entry, which streams them.
+    At most AHEAD_BYTES of files are read ahead of the file being written, so memory stays
+    bounded. The other files are left to write_entry, which streams them.
     """
     if pool is None:
         for result in files:

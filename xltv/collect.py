@@ -71,7 +71,7 @@ class Pattern:
             )
         self.regex = re.compile(to_regex(self.segments), re.DOTALL)
         # A pattern ending in /** covers whole every folder its other segments match. It is
-        # compiled once here because the walk asks this of every folder.
+        # compiled once here because the walk checks every folder against it.
         self.folder_regex: re.Pattern[str] | None = None
         if len(self.segments) >= 2 and self.segments[-1] == "**":
             self.folder_regex = re.compile(to_regex(self.segments[:-1]), re.DOTALL)
@@ -232,7 +232,7 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
         for entry in entries:
             relative = prefix + entry.name
 
-            # DirEntry answers is_dir and is_symlink from the folder listing, without a
+            # DirEntry takes is_dir and is_symlink from the folder listing, without a
             # system call; a link is never is_dir here, because links are not followed.
             if entry.is_dir(follow_symlinks=False):
                 entry_parts = (*parts, entry.name)
@@ -303,7 +303,7 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
             if name != relative:
                 original_names[name] = relative
 
-    # The cache holds a key per folder walked; free it before the caller zips the files.
+    # The cache contains a key per folder walked, so free it before the caller zips the files.
     reaches.cache_clear()
     return [found[name] for name in sorted(found)]
 
