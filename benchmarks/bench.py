@@ -724,10 +724,11 @@ def machine() -> dict[str, str]:
         text = output.stdout or output.stderr
         return text.strip().splitlines()[0] if text.strip() else "unknown"
 
+    python = sys.executable.replace(str(REPOSITORY) + "/", "")
     return {
         "cores": str(os.cpu_count()),
         "CPU": model,
-        "Python": f"{platform.python_version()} ({sys.executable})",
+        "Python": f"{platform.python_version()} ({python})",
         "system": f"{platform.system()} {platform.release()}",
         "zip": zip_version(),
         "curl": " ".join(first_line(["curl", "--version"]).split()[:2]),
