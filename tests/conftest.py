@@ -200,13 +200,10 @@ class Received:
     complete: bool
 
 
-class ScriptedServer:
-    """A loopback HTTP/1.1 server that answers requests from a list of Replies, in order,
-    repeating the last one, and records every request with its whole body."""
+class LoopbackServer:
+    """A TCP server on 127.0.0.1 that hands each connection to `handle` in a thread."""
 
-    def __init__(self, replies: list[Reply]) -> None:
-        self.replies = replies
-        self.received: list[Received] = []
+    def __init__(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -222,6 +219,24 @@ class ScriptedServer:
             except OSError:
                 continue
             threading.Thread(target=self.handle, args=(connection,), daemon=True).start()
+
+    def handle(self, connection: socket.socket) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.listener.close()
+        self.thread.join(timeout=5)
+
+
+class ScriptedServer(LoopbackServer):
+    """A loopback HTTP/1.1 server that answers requests from a list of Replies, in order,
+    repeating the last one, and records every request with its whole body."""
+
+    def __init__(self, replies: list[Reply]) -> None:
+        self.replies = replies
+        self.received: list[Received] = []
+        super().__init__()
 
     def next_reply(self) -> Reply:
         index = min(len(self.received), len(self.replies) - 1)
@@ -268,11 +283,6 @@ class ScriptedServer:
         finally:
             stream.close()
             connection.close()
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.listener.close()
-        self.thread.join(timeout=5)
 
 
 def read_body(stream: Any, headers: dict[str, str]) -> tuple[bytes, bool]:

@@ -8,13 +8,12 @@ import io
 import select
 import socket
 import ssl
-import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conftest import Received, ScriptedServer
+from conftest import LoopbackServer, Received, ScriptedServer
 
 
 def body_parts(received: Received) -> list[tuple[dict[str, str], bytes]]:
@@ -188,7 +187,7 @@ class TlsScriptedServer(ScriptedServer):
 # A forwarding HTTP proxy: absolute-URI requests for http:// and CONNECT for https://.
 
 
-class ForwardingProxy:
+class ForwardingProxy(LoopbackServer):
     """A loopback proxy that records each request line and relays bytes both ways.
 
     It connects only to loopback targets, so a mistake in a test cannot send traffic
@@ -197,21 +196,7 @@ class ForwardingProxy:
 
     def __init__(self) -> None:
         self.request_lines: list[str] = []
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self.accept_loop, daemon=True)
-        self.thread.start()
-
-    def accept_loop(self) -> None:
-        self.listener.settimeout(0.2)
-        while not self.stopped.is_set():
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self.handle, args=(client,), daemon=True).start()
+        super().__init__()
 
     def handle(self, client: socket.socket) -> None:
         client.settimeout(30)
@@ -258,11 +243,6 @@ class ForwardingProxy:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError(f"the test proxy only connects to loopback, not {host}")
         return socket.create_connection((host, port), timeout=30)
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.listener.close()
-        self.thread.join(timeout=5)
 
 
 def relay(client: socket.socket, upstream: socket.socket) -> None:

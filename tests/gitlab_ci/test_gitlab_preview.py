@@ -108,7 +108,7 @@ def test_component_defaults(make_pipeline: Callable[..., Pipeline]) -> None:
     assert job["image"] == {"name": DEFAULT_IMAGE, "entrypoint": [""]}
     assert job["allow_failure"] is False
     assert job["when"] == "always"
-    assert job["variables"]["XLTV_IF_NO_FILES_FOUND"] == "error"
+    assert job["variables"]["XLTV_IF_NO_FILES_FOUND"] == ""
     assert job["variables"]["XLTV_USERNAME"] == ""
     assert job["variables"]["XLTV_METADATA"] == ""
     assert job["variables"]["XLTV_BUILD_RESULT"] == ""
