@@ -58,3 +58,9 @@ test-container: $(BIN)/hadolint
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Not part of `make test`: takes about 5 minutes on 2 cores and rewrites docs/benchmarks.md.
+bench: $(BIN)/xltv
+	@command -v zip >/dev/null && command -v curl >/dev/null && test -x /usr/bin/time || \
+		{ apt-get update && apt-get install -y zip curl time; }
+	$(BIN)/python benchmarks/bench.py

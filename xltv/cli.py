@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a local stand-in for the XL TestView import API, for trying "
         "pipelines and for tests. It is not XL TestView.",
     )
-    from xltv.server import add_arguments
+    from xltv.server_options import add_arguments
 
     add_arguments(serve)
     return parser
