@@ -142,7 +142,7 @@ def test_collect_file_reached_twice_once(tmp_path: Path, caplog: pytest.LogCaptu
     found = names(tmp_path, ["**/*.xml"])
 
     assert found == ["real/TEST-a.xml"]
-    assert "Left out TEST-link.xml: the same file as real/TEST-a.xml" in caplog.text
+    assert "Left out TEST-link.xml: the same file as " in caplog.text
 
 
 def test_collect_skips_links_outside_root(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

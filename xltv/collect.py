@@ -223,7 +223,9 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
     while pending:
         folder, parts, through_link = pending.pop()
         try:
-            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+            # Unsorted: the result is sorted once at the end, and every choice between two
+            # names below takes the smaller one, so the walk order does not matter.
+            entries = list(os.scandir(folder))
         except OSError as error:
             log.warning("Skipped folder %s: %s", "/".join(parts) or root, error.strerror)
             continue
@@ -279,13 +281,17 @@ def collect(root: str, selection: Selection, leave_out: Iterable[str] = ()) -> l
             name = zip_name(relative)
             if name in found:
                 # Only names with undecodable bytes can meet here, after replacement.
+                taken_by = original_names.get(name, name)
+                kept_name, dropped = sorted((taken_by, relative))
                 log.warning(
                     "Left out %s: its name stored as %r is taken by %s",
-                    shown_name(relative),
+                    shown_name(dropped),
                     name,
-                    shown_name(original_names.get(name, name)),
+                    shown_name(kept_name),
                 )
-                continue
+                if kept_name == taken_by:
+                    continue
+                del found[name]
             linked = through_link or entry.is_symlink()
             key = file_key(file_stat)
             if key in kept:
