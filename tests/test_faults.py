@@ -340,7 +340,7 @@ def test_answer_cut_off_is_retried(scripted: Start, results: Path, tmp_path: Pat
     result = upload(server, results, tmp_path)
 
     assert result.code == 0, result.output
-    assert "Attempt 1 of 4 failed: the answer was cut off" in result.stderr
+    assert "Attempt 1 of 4 failed: the response was cut off" in result.stderr
     assert "Traceback" not in result.output
     assert len(server.received) == 2
     assert_imported(server, results)

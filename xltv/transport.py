@@ -289,7 +289,7 @@ class Sender:
             except requests.exceptions.ConnectionError as error:
                 reason = f"connection failed: {short_error(error)}"
             except requests.exceptions.ChunkedEncodingError as error:
-                reason = f"the answer was cut off: {short_error(error)}"
+                reason = f"the response was cut off: {short_error(error)}"
             except requests.exceptions.RequestException as error:
                 raise UploadError(f"the request to {url} failed: {short_error(error)}") from None
             else:
