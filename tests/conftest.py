@@ -1,5 +1,5 @@
 """Shared fixtures: the real `xltv` command as a subprocess, the stand-in server, and a
-scripted HTTP server for the answers the stand-in never gives."""
+scripted HTTP server for the responses the stand-in never gives."""
 
 from __future__ import annotations
 
@@ -174,12 +174,12 @@ def upload_args(url: str, root: Path, *extra: str) -> list[str]:
     ]
 
 
-# A scripted HTTP server, for answers and faults the stand-in never produces.
+# A scripted HTTP server, for responses and faults the stand-in never produces.
 
 
 @dataclass
 class Reply:
-    """One scripted answer. `action` "drop" closes the connection after reading headers;
+    """One scripted response. `action` "drop" closes the connection after reading headers;
     "drop-mid-body" closes it after part of the body; `delay` waits before answering."""
 
     status: int = 200

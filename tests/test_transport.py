@@ -1,4 +1,4 @@
-"""The request on the wire and every answer the server can give, on a scripted server."""
+"""The request on the wire and every response the server can give, on a scripted server."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Stream the zip of the result files and the multipart/mixed body around it.
 
-The zip is never held whole in memory or on disk: a worker thread compresses the files into
-a bounded queue of chunks (zlib releases the GIL, so compressing overlaps with sending), and
-the request body reads the chunks as they come. Memory stays at a few chunks whatever the
+The zip is never held whole in memory or on disk. A worker thread compresses the files into
+a bounded queue of chunks, and the request body reads the chunks as they come. zlib releases
+the GIL, so compressing overlaps with sending. Memory stays at a few chunks whatever the
 size of the results. zipfile writes data descriptors on a stream it cannot seek, and ZIP64
 records for entries and archives over 4 GiB.
 """
@@ -355,9 +355,9 @@ def metadata_json(metadata: dict[str, str]) -> bytes:
 class MultipartBody:
     """The two-part multipart/mixed body (RFC 2046): metadata JSON, then the zip.
 
-    The boundary starts with "xltv-" and 32 random hex digits, so it cannot occur in the
-    JSON part, and the zip part is binary data whose length the reader learns only from
-    the boundary; the chance that 37 random-looking bytes repeat it is negligible.
+    The boundary is "xltv-" and 32 random hex digits, so it cannot occur in the JSON part.
+    The reader finds the end of the zip part only by the boundary, and the chance that the
+    zip's bytes repeat 37 random characters is negligible.
     """
 
     metadata: dict[str, str]

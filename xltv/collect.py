@@ -335,7 +335,8 @@ def relative_pattern(pattern: str, root: str) -> str:
                 else ""
             )
             suffix = "/" if text.endswith("/") else ""
-            return ("!" if negated else "") + (relative + suffix if relative else "**")
+            pattern_text = relative + suffix if relative else "**"
+            return "!" + pattern_text if negated else pattern_text
     raise SettingsError(
         f"invalid pattern {pattern!r}: it is outside the root {root}; make it relative to "
         "the root or set root to a folder that contains it"
