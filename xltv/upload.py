@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from xltv.archive import MultipartBody, ZipStream
 from xltv.collect import ResultFile, collect
@@ -90,27 +90,50 @@ def run_one(
     def make_body() -> MultipartBody:
         return MultipartBody(upload.metadata, ZipStream(files, plan.compression_level))
 
-    # Dry run: build the body, send nothing.
     if plan.dry_run:
-        body = make_body()
-        url = import_url(plan.server_url, upload.test_specification)
-        log.info("Dry run: would POST to %s", url)
-        log.info("  Authorization: Basic (user %s, password hidden)", plan.username or "unset")
-        log.info("  Content-Type: %s", body.content_type)
-        if plan.output:
-            size = write_body(body, plan.output)
-            give_to_workspace_owner(plan.output, environ)
-            log.info("Wrote the request body (%s) to %s", human_size(size), plan.output)
-        else:
-            for _chunk in body:
-                pass
-        report.bytes = body.archive.size
-        report.status = "dry-run"
-        log.info("Zip: %s; nothing was sent", human_size(report.bytes))
-        return report
-
-    # Send.
+        return dry_run(plan, upload, make_body(), environ, report)
     assert sender is not None
+    return send(sender, upload, make_body, report)
+
+
+def dry_run(
+    plan: Plan,
+    upload: Upload,
+    body: MultipartBody,
+    environ: Mapping[str, str],
+    report: UploadReport,
+) -> UploadReport:
+    """Build the request body and show or write it; send nothing."""
+    url = import_url(plan.server_url, upload.test_specification)
+    log.info("Dry run: would POST to %s", url)
+    log.info("  Authorization: Basic (user %s, password hidden)", plan.username or "unset")
+    log.info("  Content-Type: %s", body.content_type)
+
+    if plan.output:
+        try:
+            size = write_body(body, plan.output)
+        except OSError as error:
+            report.reason = f"cannot write output {plan.output}: {error.strerror}"
+            return report
+        give_to_workspace_owner(plan.output, environ)
+        log.info("Wrote the request body (%s) to %s", human_size(size), plan.output)
+    else:
+        for _chunk in body:
+            pass
+
+    report.bytes = body.archive.size
+    report.status = "dry-run"
+    log.info("Zip: %s; nothing was sent", human_size(report.bytes))
+    return report
+
+
+def send(
+    sender: Sender,
+    upload: Upload,
+    make_body: Callable[[], MultipartBody],
+    report: UploadReport,
+) -> UploadReport:
+    """Send the upload, a new body for each attempt, and record the outcome."""
     started = time.monotonic()
     bodies: list[MultipartBody] = []
 
@@ -135,7 +158,7 @@ def run_one(
     elapsed = time.monotonic() - started
     log.info(
         "Imported %s (%s zipped) into %r as test run %s in %.1f s",
-        plural(len(files), "file"),
+        plural(report.files, "file"),
         human_size(report.bytes),
         upload.test_specification,
         ", ".join(result.test_run_ids) or "(no id returned)",
