@@ -415,3 +415,9 @@ def test_password_spaces_kept(tmp_path: Path) -> None:
     plan = plan_for(tmp_path, environ={"XLTV_PASSWORD": "  spaced  "})
 
     assert plan.password == "  spaced  "
+
+
+def test_password_of_commas_is_set(tmp_path: Path) -> None:
+    plan = plan_for(tmp_path, environ={"XLTV_PASSWORD": ", ,"})
+
+    assert plan.password == ", ,"

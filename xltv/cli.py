@@ -102,12 +102,11 @@ def flag_values(arguments: argparse.Namespace) -> dict[str, Any]:
 
 
 def secret_of(environ: Mapping[str, str]) -> str:
-    setting = SETTINGS_BY_NAME["password"]
-    for variable in (setting.input_variable, setting.variable):
-        value = environ.get(variable, "")
-        if value.strip():
-            return value
-    return ""
+    """Return the password as the settings resolve it, or "" when it is not set."""
+    from xltv.settings import Sources
+
+    value = Sources(environ=environ).lookup("password")
+    return "" if value is None else str(value.raw)
 
 
 def run_upload(arguments: argparse.Namespace, environ: Mapping[str, str]) -> int:

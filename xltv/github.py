@@ -14,6 +14,7 @@ import os
 import posixpath
 from collections.abc import Mapping
 
+from xltv.collect import inside
 from xltv.errors import SettingsError
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,6 @@ def host_mounts(environ: Mapping[str, str]) -> list[tuple[str, str]]:
     return mounts
 
 
-def is_under(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
 def container_path(
     path: str, environ: Mapping[str, str], setting: str, shown: str | None = None
 ) -> str:
@@ -85,11 +82,11 @@ def container_path(
         return path
 
     normal = posixpath.normpath(path)
-    if any(is_under(normal, mount) for mount in CONTAINER_MOUNTS):
+    if any(inside(normal, mount) for mount in CONTAINER_MOUNTS):
         return path
 
     for host, container in host_mounts(environ):
-        if is_under(normal, host):
+        if inside(normal, host):
             rest = posixpath.relpath(normal, host)
             translated = container if rest == "." else posixpath.join(container, rest)
             return translated + ("/" if path.endswith("/") and rest != "." else "")
@@ -136,7 +133,7 @@ def give_to_workspace_owner(path: str, environ: Mapping[str, str]) -> None:
         return
 
     real = os.path.realpath(path)
-    if not is_under(real, CONTAINER_WORKSPACE):
+    if not inside(real, CONTAINER_WORKSPACE):
         return
     owner = os.stat(CONTAINER_WORKSPACE)
     try:

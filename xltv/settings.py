@@ -228,19 +228,23 @@ class Sources:
             candidates.append((self.config.get(name), f"key {name} in {self.config_path}"))
 
         for raw, source in candidates:
-            if not is_unset(raw):
+            if not is_unset(raw, setting):
                 return Value(raw, source)
         return None
 
 
-def is_unset(raw: Any) -> bool:
-    """Tell whether a raw value counts as not given: None, blank text, or only blanks."""
+def is_unset(raw: Any, setting: Setting) -> bool:
+    """Tell whether a raw value counts as not given: None, blank text, or only blanks.
+
+    For patterns, which commas separate, text of only commas and blanks is blank too.
+    """
     if raw is None:
         return True
     if isinstance(raw, str):
-        return raw.replace(",", "").strip() == ""
+        text = raw.replace(",", "") if setting.kind == "patterns" else raw
+        return text.strip() == ""
     if isinstance(raw, list):
-        return all(is_unset(item) for item in raw)
+        return all(is_unset(item, setting) for item in raw)
     return isinstance(raw, dict) and not raw
 
 

@@ -117,6 +117,15 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines)
 
 
+def imported_run(stand_in: Any) -> dict[str, Any]:
+    """Return the one run the stand-in stored, after checking it holds the result files."""
+    runs = stand_in.runs()
+    assert len(runs) == 1
+    run: dict[str, Any] = runs[0]
+    assert run["files"] == IMPORTED_FILES
+    return run
+
+
 def check_variables(variables: dict[str, str], job_name: str) -> None:
     """Check that the job saw the variables the metadata is compared with."""
     assert variables["CI_JOB_NAME"] == job_name
@@ -158,10 +167,7 @@ include:
     assert "PASS  show-outputs" in output
     assert stand_in.password not in output
 
-    runs = stand_in.runs()
-    assert len(runs) == 1
-    run = runs[0]
-    assert run["files"] == IMPORTED_FILES
+    run = imported_run(stand_in)
     variables = job_variables(pipeline, "xltestview-upload")
     check_variables(variables, "xltestview-upload")
     # In `script`, CI_JOB_STATUS is "running", which is no test result.
@@ -215,11 +221,9 @@ include:
 
     assert code != 0, output
     assert "PASS  import-results" in output
-    runs = stand_in.runs()
-    assert len(runs) == 1
-    assert runs[0]["files"] == IMPORTED_FILES
-    assert runs[0]["metadata"]["ciBuildResult"] == "FAILURE"
-    assert runs[0]["metadata"]["ciJobName"] == f"{PROJECT_PATH}/import-results"
+    run = imported_run(stand_in)
+    assert run["metadata"]["ciBuildResult"] == "FAILURE"
+    assert run["metadata"]["ciJobName"] == f"{PROJECT_PATH}/import-results"
 
 
 def test_classic_include_job_imports_results(
@@ -254,10 +258,7 @@ xltestview:
     assert "PASS  show-outputs" in output
     assert stand_in.password not in output
 
-    runs = stand_in.runs()
-    assert len(runs) == 1
-    run = runs[0]
-    assert run["files"] == IMPORTED_FILES
+    run = imported_run(stand_in)
     variables = job_variables(pipeline, "xltestview")
     check_variables(variables, "xltestview")
     assert run["metadata"] == {
@@ -310,10 +311,7 @@ unit-tests:
     assert "FAIL  unit-tests" in output
     assert stand_in.password not in output
 
-    runs = stand_in.runs()
-    assert len(runs) == 1
-    run = runs[0]
-    assert run["files"] == IMPORTED_FILES
+    run = imported_run(stand_in)
     variables = job_variables(pipeline, "after-script")
     check_variables(variables, "unit-tests")
     assert variables["CI_JOB_STATUS"] == "failed"
