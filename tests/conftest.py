@@ -180,7 +180,7 @@ def upload_args(url: str, root: Path, *extra: str) -> list[str]:
 @dataclass
 class Reply:
     """One scripted response. `action` "drop" closes the connection after reading headers;
-    "drop-mid-body" closes it after part of the body; `delay` waits before answering."""
+    "drop-mid-body" closes it after part of the body; `delay` waits before responding."""
 
     status: int = 200
     body: bytes = b'{"testRunId": "run-1"}'
@@ -230,7 +230,7 @@ class LoopbackServer:
 
 
 class ScriptedServer(LoopbackServer):
-    """A loopback HTTP/1.1 server that answers requests from a list of Replies, in order,
+    """A loopback HTTP/1.1 server that responds to requests from a list of Replies, in order,
     repeating the last one, and records every request with its whole body."""
 
     def __init__(self, replies: list[Reply]) -> None:

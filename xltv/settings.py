@@ -1,8 +1,9 @@
 """The settings of `xltv upload`: their names, sources, precedence and types.
 
 Every setting has one name, used four ways: the flag `--NAME`, the GitHub action input
-`NAME` (which the runner passes as `INPUT_` + the name upper-cased, hyphens kept), the
-variable `XLTV_<NAME>` (upper case, hyphens to underscores) and the config file key `NAME`.
+`NAME`, the variable `XLTV_<NAME>` (upper case, hyphens to underscores) and the config file
+key `NAME`. The GitHub runner passes an input as `INPUT_` and the name upper-cased, with
+hyphens kept.
 Precedence: flag > action input > variable > config file > default. An empty string
 counts as unset, because the GitHub runner passes every declared input, also when empty.
 """
